@@ -1,0 +1,62 @@
+"""The FastAPI application factory: every part's routes behind one set of middleware."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse, Response
+
+from trusthub import __version__
+from trusthub.config import Settings, get_settings
+from trusthub.consent.routes import router as consent_router
+from trusthub.db import make_engine, make_session_factory
+from trusthub.identity.routes import router as identity_router
+from trusthub.observability import RequestContextMiddleware, configure_logging, metrics_response
+from trusthub.problems import install_problem_handlers
+from trusthub.registry.routes import router as registry_router
+from trusthub.web import mount_web
+
+API_DESCRIPTION = """
+TrustHub answers three questions for every use of a person's data — **who is asking, may they,
+and what exactly do they get** — and writes the answer to a ledger anyone can verify.
+
+Errors are RFC 9457 `application/problem+json`. Operator endpoints need
+`Authorization: Bearer $TRUSTHUB_ADMIN_TOKEN`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for one database; tests build one per backend."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    engine = make_engine(settings.database_url, echo=settings.sql_echo)
+
+    app = FastAPI(
+        title="TrustHub",
+        version=__version__,
+        description=API_DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+    app.add_middleware(RequestContextMiddleware)
+    install_problem_handlers(app)
+
+    @app.get("/healthz", tags=["operations"], response_class=PlainTextResponse)
+    def healthz() -> str:
+        """Liveness and database reachability."""
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return "ok"
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    def metrics() -> Response:
+        return metrics_response()
+
+    app.include_router(registry_router)
+    app.include_router(identity_router)
+    app.include_router(consent_router)
+    mount_web(app)
+    return app

@@ -1,0 +1,115 @@
+"""The ``trusthub`` command: thin over each part's service layer, with a manual on every --help."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from trusthub import __version__
+from trusthub.config import get_settings
+from trusthub.demo.cli import demo_app
+
+console = Console(stderr=True)
+
+app = typer.Typer(
+    name="trusthub",
+    help="TrustHub — the trust layer for data-driven government.\n\n"
+    "Every use of a person's data passes one hub that answers who is asking, whether they may, "
+    "and what exactly they get, and writes the answer to a ledger anyone can verify.\n\n"
+    "Settings come from TRUSTHUB_* environment variables (see `trusthub serve --help`).",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+db_app = typer.Typer(help="Create, migrate and inspect the database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+
+DATABASE_OPTION = typer.Option(
+    None,
+    "--database-url",
+    envvar="TRUSTHUB_DATABASE_URL",
+    help="SQLAlchemy URL. Default: the embedded SQLite file var/trusthub.db.",
+    show_default=False,
+)
+
+
+def _database_url(given: str | None) -> str:
+    return given or get_settings().database_url
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    database_url: str | None = DATABASE_OPTION,
+    revision: str = typer.Option("head", help="Target revision."),
+) -> None:
+    """Create the database if needed and apply every migration up to REVISION.
+
+    Safe to run again: a database already at the target is left as it is.
+    """
+    from trusthub.migrations import current_revision, upgrade
+
+    url = _database_url(database_url)
+    upgrade(url, revision)
+    console.print(f"database at revision [bold]{current_revision(url)}[/bold]")
+
+
+@db_app.command("current")
+def db_current(database_url: str | None = DATABASE_OPTION) -> None:
+    """Print the database's migration revision (empty if never migrated)."""
+    from trusthub.migrations import current_revision
+
+    typer.echo(current_revision(_database_url(database_url)) or "")
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Address to bind. Env: TRUSTHUB_HOST."),
+    port: int | None = typer.Option(None, help="Port. Env: TRUSTHUB_PORT."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    reload: bool = typer.Option(False, help="Restart on code changes (development)."),
+) -> None:
+    """Serve the API and the web pages.
+
+    The database must already be migrated (`trusthub db upgrade`). Prints the address of each
+    audience's pages and of the API documentation.
+    """
+    import uvicorn
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    base = settings.public_url.rstrip("/") or f"http://{host}:{port}"
+    console.print("[bold]TrustHub[/bold] is starting:")
+    for label, path in (
+        ("Start page", "/"),
+        ("Citizens", "/citizen"),
+        ("Departments and DPOs", "/organisations"),
+        ("Public register (JSON)", "/organisations.json"),
+        ("API docs", "/docs"),
+        ("Health", "/healthz"),
+        ("Metrics", "/metrics"),
+    ):
+        console.print(f"  {label:<24} {base}{path}")
+    uvicorn.run(
+        "trusthub.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,50 @@
+"""The consent part's action layer: record a choice as an event, report the derived state."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trusthub.consent.models import ChoiceEvent
+from trusthub.consent.schemas import ChoiceIn, ChoiceStateView
+from trusthub.consent.state import Event, current_state
+from trusthub.identity.models import Citizen
+from trusthub.problems import NotFound
+
+
+def record_choice(session: Session, citizen_id: int, choice: ChoiceIn) -> ChoiceStateView:
+    if session.get(Citizen, citizen_id) is None:
+        raise NotFound("citizen")
+    session.add(
+        ChoiceEvent(
+            citizen_id=citizen_id,
+            kind=choice.kind,
+            action=choice.action,
+            scope=choice.scope,
+            channel=choice.channel,
+            occurred_at=choice.occurred_at or datetime.now(UTC),
+        )
+    )
+    session.flush()
+    return choice_state(session, citizen_id)
+
+
+def choice_state(session: Session, citizen_id: int) -> ChoiceStateView:
+    if session.get(Citizen, citizen_id) is None:
+        raise NotFound("citizen")
+    rows = session.scalars(select(ChoiceEvent).where(ChoiceEvent.citizen_id == citizen_id))
+    state = current_state(
+        Event(r.kind, r.action, r.scope, _aware(r.occurred_at), r.id) for r in rows
+    )
+    return ChoiceStateView(
+        national_opt_out=state.national_opt_out,
+        objections=sorted(state.objections),
+        consents=sorted(state.consents),
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""What happened, provably: the append-only Merkle log, checkpoints and proofs."""

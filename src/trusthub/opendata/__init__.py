@@ -1,0 +1,1 @@
+"""What everyone can use: the open-data catalogue and its CKAN-compatible API."""

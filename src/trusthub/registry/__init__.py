@@ -1,0 +1,1 @@
+"""Who may get what, why, under which law: organisations, datasets, agreements."""

@@ -1,0 +1,1 @@
+"""May this data leave at all: anonymisation, differential privacy and risk reports."""
