@@ -25,7 +25,9 @@ class Settings(BaseSettings):
     public_url: str = Field(default="", description="Base URL printed and used in links.")
     log_level: str = "INFO"
     log_json: bool = True
-    demo_citizens: int = Field(default=2_000, description="Citizens `make run` seeds on first start.")
+    demo_citizens: int = Field(
+        default=2_000, description="Citizens `make run` seeds on first start."
+    )
     demo_seed: int = 2017
     sql_echo: bool = False
     admin_token: SecretStr | None = Field(

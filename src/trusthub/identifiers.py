@@ -79,7 +79,9 @@ def normalise_nino(value: str) -> str:
     """Return a valid National Insurance number as nine capitals, e.g. ``QQ123456C``."""
     nino = _compact(value)
     if not re.fullmatch(r"[A-Z]{2}[0-9]{6}[A-Z]", nino):
-        raise InvalidIdentifier("a National Insurance number is two letters, six digits, one letter")
+        raise InvalidIdentifier(
+            "a National Insurance number is two letters, six digits, one letter"
+        )
     first, second, suffix = nino[0], nino[1], nino[8]
     if first in NINO_FIRST_LETTER_FORBIDDEN:
         raise InvalidIdentifier("a National Insurance number cannot start with D, F, I, Q, U or V")

@@ -15,7 +15,7 @@ PROBLEM_BASE = "https://trusthub.example/problems/"
 
 
 class Problem(Exception):
-    """Raised by service code; rendered as problem+json at the HTTP edge, or a message in the CLI."""
+    """Raised by service code; problem+json at the HTTP edge, a plain message in the CLI."""
 
     def __init__(
         self,
@@ -62,7 +62,11 @@ class InvalidInput(Problem):
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         fields = ", ".join(str(e["field"]) for e in errors)
         super().__init__(
-            422, "Invalid input", f"Check these fields: {fields}.", kind="invalid-input", errors=errors
+            422,
+            "Invalid input",
+            f"Check these fields: {fields}.",
+            kind="invalid-input",
+            errors=errors,
         )
 
 

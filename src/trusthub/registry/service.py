@@ -101,9 +101,7 @@ def create_dataset(session: Session, organisation_slug: str, data: DatasetCreate
         title=data.title,
         description=data.description,
         record_key=data.record_key,
-        fields=[
-            DatasetField(position=i, **f.model_dump()) for i, f in enumerate(data.fields)
-        ],
+        fields=[DatasetField(position=i, **f.model_dump()) for i, f in enumerate(data.fields)],
     )
     org.datasets.append(dataset)
     session.flush()
