@@ -49,7 +49,7 @@ def _root(
 @db_app.command("upgrade")
 def db_upgrade(
     database_url: str | None = DATABASE_OPTION,
-    revision: str = typer.Option("head", help="Target revision."),
+    revision: str = typer.Option("heads", help="Target revision (default: every branch head)."),
 ) -> None:
     """Create the database if needed and apply every migration up to REVISION.
 

@@ -17,12 +17,13 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Create or migrate the database at ``database_url`` to ``revision``."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Create or migrate the database to ``revision``; each part keeps its own branch of revisions."""
     command.upgrade(alembic_config(database_url), revision)
 
 
 def current_revision(database_url: str) -> str | None:
+    """The applied revisions, comma-separated (one per part's branch), or None if never migrated."""
     from alembic.runtime.migration import MigrationContext
 
     from trusthub.db import make_engine
@@ -30,6 +31,7 @@ def current_revision(database_url: str) -> str | None:
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            heads = MigrationContext.configure(connection).get_current_heads()
+            return ",".join(sorted(heads)) or None
     finally:
         engine.dispose()

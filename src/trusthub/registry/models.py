@@ -97,3 +97,57 @@ class DatasetRecord(Base):
     local_id: Mapped[str] = mapped_column(String(64), doc="The holder's own reference.")
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Agreement(Base):
+    """A data-sharing agreement: its identity; its terms are versions, its history events."""
+
+    __tablename__ = "agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    created_at: Mapped[Timestamp]
+
+    provider: Mapped[Organisation] = relationship(foreign_keys=[provider_id])
+    recipient: Mapped[Organisation] = relationship(foreign_keys=[recipient_id])
+    dataset: Mapped[Dataset] = relationship()
+    versions: Mapped[list[AgreementVersion]] = relationship(
+        order_by="AgreementVersion.version", back_populates="agreement"
+    )
+    events: Mapped[list[AgreementEvent]] = relationship(
+        order_by="AgreementEvent.id", back_populates="agreement"
+    )
+
+
+class AgreementVersion(Base):
+    """One version of the terms, never changed once written; an amendment adds the next."""
+
+    __tablename__ = "agreement_versions"
+    __table_args__ = (UniqueConstraint("agreement_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"))
+    version: Mapped[int]
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[Timestamp]
+
+    agreement: Mapped[Agreement] = relationship(back_populates="versions")
+
+
+class AgreementEvent(Base):
+    __tablename__ = "agreement_events"
+    __table_args__ = (Index("ix_agreement_events_agreement", "agreement_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int]
+    party: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(200), doc="Who acted, e.g. the DPO's name.")
+    note: Mapped[str] = mapped_column(Text, default="")
+    occurred_at: Mapped[Timestamp]
+
+    agreement: Mapped[Agreement] = relationship(back_populates="events")

@@ -7,6 +7,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from trusthub.problems import Conflict, InvalidInput, NotFound
+from trusthub.registry.agreements import (
+    act_on_agreement,
+    amend_agreement,
+    draft_agreement,
+    get_agreement,
+    public_register,
+)
 from trusthub.registry.models import Dataset, DatasetField, Organisation
 from trusthub.registry.schemas import (
     CLASSIFICATION_LABELS,
@@ -17,6 +24,18 @@ from trusthub.registry.schemas import (
     OrganisationCreate,
     OrganisationView,
 )
+
+__all__ = [
+    "act_on_agreement",
+    "amend_agreement",
+    "create_dataset",
+    "create_organisation",
+    "draft_agreement",
+    "get_agreement",
+    "get_organisation",
+    "list_organisations",
+    "public_register",
+]
 
 
 def _dataset_view(dataset: Dataset, organisation_slug: str) -> DatasetView:
