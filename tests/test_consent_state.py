@@ -34,11 +34,11 @@ CASES = [
     ),
     (
         [ev(ChoiceKind.CONSENT, SET, 1, "dsa-9"), ev(ChoiceKind.CONSENT, WITHDRAWN, 3, "dsa-9")],
-        NONE,
+        ChoiceState(False, frozenset(), frozenset(), frozenset({"dsa-9"})),
     ),
     (
         [ev(ChoiceKind.CONSENT, SET, 1, "a"), ev(ChoiceKind.CONSENT, WITHDRAWN, 2, "b")],
-        ChoiceState(False, frozenset(), frozenset({"a"})),
+        ChoiceState(False, frozenset(), frozenset({"a"}), frozenset({"b"})),
     ),
 ]
 

@@ -24,6 +24,7 @@ class ChoiceState:
     national_opt_out: bool
     objections: frozenset[str]
     consents: frozenset[str]
+    withdrawn_consents: frozenset[str] = frozenset()
 
 
 def current_state(events: Iterable[Event]) -> ChoiceState:
@@ -32,15 +33,16 @@ def current_state(events: Iterable[Event]) -> ChoiceState:
     for event in sorted(events, key=lambda e: (e.occurred_at, e.sequence)):
         latest[(event.kind, event.scope)] = event.action
 
-    def active(kind: ChoiceKind) -> frozenset[str]:
+    def scopes(kind: ChoiceKind, wanted: ChoiceAction) -> frozenset[str]:
         return frozenset(
             scope
             for (k, scope), action in latest.items()
-            if k is kind and scope is not None and action is ChoiceAction.SET
+            if k is kind and scope is not None and action is wanted
         )
 
     return ChoiceState(
         national_opt_out=latest.get((ChoiceKind.NATIONAL_DATA_OPT_OUT, None)) is ChoiceAction.SET,
-        objections=active(ChoiceKind.OBJECTION),
-        consents=active(ChoiceKind.CONSENT),
+        objections=scopes(ChoiceKind.OBJECTION, ChoiceAction.SET),
+        consents=scopes(ChoiceKind.CONSENT, ChoiceAction.SET),
+        withdrawn_consents=scopes(ChoiceKind.CONSENT, ChoiceAction.WITHDRAWN),
     )
