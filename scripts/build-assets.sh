@@ -25,26 +25,25 @@ fi
 # install -C copies only when the content differs, so unchanged files keep their mtimes (and ETags).
 put() { install -C -D -m 0644 "$1" "$2"; }
 
-put "$govuk_dist/govuk-frontend.min.js" "$static/govuk/govuk-frontend.min.js"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# Source maps are not shipped, so their references go too (no 404s when developer tools open).
+sed -E 's@//# sourceMappingURL=[^ ]*$@@' "$govuk_dist/govuk-frontend.min.js" >"$tmp/govuk.js"
+put "$tmp/govuk.js" "$static/govuk/govuk-frontend.min.js"
 
 # Drop the @font-face rules: they point at /assets/fonts/, which we do not ship.
-css_tmp="$(mktemp)"
-trap 'rm -f "$css_tmp"' EXIT
-sed -E 's/@font-face\{[^}]*\}//g' "$govuk_dist/govuk-frontend.min.css" >"$css_tmp"
-if grep -q -e '@font-face' -e '/assets/fonts' "$css_tmp"; then
+css_tmp="$tmp/govuk.css"
+sed -E -e 's/@font-face\{[^}]*\}//g' -e 's@/\*# sourceMappingURL=[^*]*\*/@@' \
+  "$govuk_dist/govuk-frontend.min.css" >"$css_tmp"
+if grep -q -e '@font-face' -e '/assets/fonts' -e 'sourceMappingURL' "$css_tmp"; then
   echo "build-assets: govuk-frontend.min.css still declares web fonts; update the filter" >&2
   exit 1
 fi
 put "$css_tmp" "$static/govuk/govuk-frontend.min.css"
 
-for image in "$govuk_dist"/assets/images/*; do
-  put "$image" "$static/govuk/assets/images/$(basename "$image")"
-done
-if [[ -f "$govuk_dist/assets/manifest.json" ]]; then
-  put "$govuk_dist/assets/manifest.json" "$static/govuk/assets/manifest.json"
-fi
+# GOV.UK's images and manifest are crown icons: not ours to use, so they are not copied.
+rm -rf "$static/govuk/assets"
 
 put node_modules/axe-core/axe.min.js "$static/vendor/axe.min.js"
 
-# A stale fonts folder (from an older build or a manual copy) must not linger.
-rm -rf "$static/govuk/assets/fonts"

@@ -73,9 +73,13 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
 
 
 def route_template(scope: Scope) -> str:
+    """The matched route's template, or the mount it fell under (e.g. /assets), never the path."""
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    if isinstance(path, str):
+        return path
+    root = scope.get("root_path", "")
+    return root if root else "unmatched"
 
 
 class RequestContextMiddleware:

@@ -18,7 +18,7 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "heads") -> None:
-    """Create or migrate the database to ``revision``; each part keeps its own branch of revisions."""
+    """Create or migrate the database; each part keeps its own branch of revisions."""
     command.upgrade(alembic_config(database_url), revision)
 
 
