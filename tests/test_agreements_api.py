@@ -158,3 +158,17 @@ def test_bad_terms_are_refused_and_nothing_is_stored(
 
 def test_drafting_needs_the_operator_token(world: TestClient) -> None:
     assert world.post("/api/v1/agreements", params={"actor": "x"}, json=TERMS).status_code == 401
+
+
+def test_the_register_page_shows_approved_agreements_and_has_a_json_twin(
+    world: TestClient, admin_headers: dict[str, str]
+) -> None:
+    ref = _draft(world, admin_headers).json()["reference"]
+    assert "No agreements have been approved yet" in world.get("/register").text
+    _act(world, admin_headers, ref, "approve", "provider")
+    _act(world, admin_headers, ref, "approve", "recipient")
+    page = world.get("/register")
+    assert page.status_code == 200
+    assert ref in page.text and "NHS Act 2006 s.251" in page.text
+    twin = world.get("/register.json").json()
+    assert twin["agreements"] == world.get("/api/v1/register").json()

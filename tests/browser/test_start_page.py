@@ -281,6 +281,7 @@ def test_start_page(page: tuple[Page, Traffic], base_url: str) -> None:
         ("/organisations", "Organisations"),
         (f"/organisations/{SEEDED_ORGANISATION}", "Moorfields Eye Hospital NHS Foundation Trust"),
         ("/citizen", "Your data"),
+        ("/register", "Register of data-sharing agreements"),
     ],
 )
 def test_page_is_accessible(

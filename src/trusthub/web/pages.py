@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from trusthub.deps import DbSession
 from trusthub.registry import service
+from trusthub.registry.agreement_schemas import RegisterEntry
 from trusthub.registry.schemas import OrganisationView
 from trusthub.web.rendering import json_path, render
 
@@ -60,6 +61,12 @@ class OrganisationsPage(BaseModel):
 
 class OrganisationPage(BaseModel):
     organisation: OrganisationView
+
+
+class RegisterPage(BaseModel):
+    """The public register of data-sharing agreements, as the DEA 2017 codes require."""
+
+    agreements: list[RegisterEntry]
 
 
 class CitizenPage(BaseModel):
@@ -181,4 +188,14 @@ def organisation(request: Request, slug: str, session: DbSession) -> Response:
         request,
         "organisation.html",
         lambda: OrganisationPage(organisation=service.get_organisation(session, slug)),
+    )
+
+
+@page("/register")
+def register(request: Request, session: DbSession) -> Response:
+    """Every agreement past draft: who shares what with whom, why, and under which law."""
+    return render(
+        request,
+        "register.html",
+        lambda: RegisterPage(agreements=service.public_register(session)),
     )
