@@ -21,6 +21,7 @@ from trusthub.schema import metadata
 
 ADMIN_TOKEN = "test-operator-token"
 BACKENDS = ["sqlite", "postgresql"]
+pytest_plugins = ["identity_world"]  # the identity hub's world: world, signing_jwks
 
 
 def _postgres_base_url() -> str | None:
@@ -46,7 +47,7 @@ def postgres_url(worker_id: str) -> Iterator[str]:
     base = _postgres_base_url()
     if base is None:
         pytest.skip("no PostgreSQL server: set TRUSTHUB_TEST_POSTGRES_URL (make test does)")
-    name = f"trusthub_test_{worker_id}"
+    name = f"trusthub_test_{worker_id}_{os.getpid()}"
     admin = make_engine(str(make_url(base).set(database="postgres")))
     admin = admin.execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
