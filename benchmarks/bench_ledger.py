@@ -1,0 +1,387 @@
+"""The ledger against its goals: durable appends through group commit, proofs, verify.
+
+Goals (issue "A ledger anyone can verify"):
+
+- sustained appends, each committed (SQLite synchronous=FULL) before it is acknowledged, from
+  many concurrent recorders through group commit: >= 100,000 entries/s on SQLite and >= 50,000/s
+  on PostgreSQL; acknowledgement latency p50/p99 reported;
+- inclusion and consistency proofs on a 10M-leaf log under 1 ms at p99; storage per leaf;
+- ``trusthub ledger verify`` at >= 1M leaves/s.
+
+Recorders are asyncio tasks awaiting ``append_async`` (how an async FastAPI handler records) and,
+separately, OS threads blocking on ``append``. Entries are prepared (committed to, encoded, hashed)
+before the clock starts; the cost of ``prepare`` per entry is printed on its own line. The
+baseline in the same run commits every entry in its own transaction.
+
+    .venv/bin/python benchmarks/bench_ledger.py [--entries 300000] [--leaves 10000000]
+        [--postgres-url URL] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import platform
+import random
+import statistics
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from trusthub.db import make_engine, make_session_factory
+from trusthub.ledger import service
+from trusthub.ledger.commitments import CommitmentKey
+from trusthub.ledger.entry import LawfulBasis, Outcome
+from trusthub.ledger.note import Signer
+from trusthub.ledger.prepare import Decision, PreparedEntry, prepare
+from trusthub.ledger.verify import verify
+from trusthub.ledger.writer import GroupCommitWriter, append_batch
+from trusthub.migrations import upgrade
+from trusthub.schema import metadata
+
+ORIGIN = "bench.trusthub.example/ledger"
+
+
+@dataclass
+class Row:
+    measure: str
+    figure: str
+    goal: str = "—"
+    verdict: str = "—"
+
+
+def verdict(value: float, goal: float, *, below: bool = False) -> str:
+    return "met" if (value < goal if below else value >= goal) else "MISSED"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def figure(rate: float, latencies: Sequence[float], per_commit: float) -> str:
+    p50, p99 = percentile(latencies, 0.5) * 1e3, percentile(latencies, 0.99) * 1e3
+    return (
+        f"{rate:,.0f} entries/s; ack p50 {p50:.1f} ms, p99 {p99:.1f} ms; {per_commit:,.0f}/commit"
+    )
+
+
+def sample_entries(key: CommitmentKey, count: int) -> list[PreparedEntry]:
+    """Realistic single-citizen entries, prepared as the exchange will prepare them."""
+    purposes = ["benefits_administration", "direct_care", "tax_assessment", "research"]
+    organisations = ["dwp", "hmrc", "moorfields", "camden-council", "dvla"]
+    out = []
+    for i in range(count):
+        out.append(
+            prepare(
+                Decision(
+                    citizen_id=random.randrange(70_000_000),
+                    organisation=organisations[i % 5],
+                    client=f"{organisations[i % 5]}-portal",
+                    purpose=purposes[i % 4],
+                    agreement=f"{organisations[i % 5]}-agreement-2026",
+                    lawful_basis=LawfulBasis.PUBLIC_TASK,
+                    outcome=Outcome.PERMIT if i % 17 else Outcome.REFUSE,
+                    fields=["nino", "income", "employer"],
+                    reasons=["agreement covers purpose and fields"],
+                ),
+                key,
+            )
+        )
+    return out
+
+
+def fresh(url: str) -> Engine:
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        engine.dispose()
+        path = Path(str(make_url(url).database))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        upgrade(url)
+        return make_engine(url)
+    metadata.drop_all(
+        engine, tables=[t for t in metadata.sorted_tables if t.name.startswith("ledger_")]
+    )
+    metadata.create_all(
+        engine, tables=[t for t in metadata.sorted_tables if t.name.startswith("ledger_")]
+    )
+    return engine
+
+
+def bench_tasks(
+    engine: Engine, signer: Signer, items: list[PreparedEntry], tasks: int
+) -> tuple[float, list[float], int]:
+    writer = GroupCommitWriter(engine, signer, ORIGIN)
+    writer.start()
+    latencies: list[float] = []
+
+    async def main() -> float:
+        source = iter(items)
+
+        async def recorder() -> None:
+            for item in source:
+                started = time.perf_counter()
+                await writer.append_async(item)
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(recorder() for _ in range(tasks)))
+        return time.perf_counter() - started
+
+    try:
+        elapsed = asyncio.run(main())
+    finally:
+        writer.stop()
+    return len(items) / elapsed, latencies, writer.batches
+
+
+def bench_threads(
+    engine: Engine, signer: Signer, items: list[PreparedEntry], threads: int
+) -> tuple[float, list[float], int]:
+    writer = GroupCommitWriter(engine, signer, ORIGIN)
+    writer.start()
+    latencies: list[float] = []
+    lock = threading.Lock()
+    source = iter(items)
+
+    def recorder() -> None:
+        mine = []
+        while True:
+            with lock:
+                item = next(source, None)
+            if item is None:
+                break
+            started = time.perf_counter()
+            writer.append(item)
+            mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+
+    pool = [threading.Thread(target=recorder) for _ in range(threads)]
+    started = time.perf_counter()
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    writer.stop()
+    return len(items) / elapsed, latencies, writer.batches
+
+
+def bench_one_per_transaction(engine: Engine, signer: Signer, items: list[PreparedEntry]) -> float:
+    edge = None
+    started = time.perf_counter()
+    with engine.connect() as connection:
+        for item in items:
+            with connection.begin():
+                _, edge = append_batch(connection, [item], signer, ORIGIN, edge)
+    return len(items) / (time.perf_counter() - started)
+
+
+def appends(url: str, label: str, goal: float, args: argparse.Namespace, rows: list[Row]) -> None:
+    signer = Signer(ORIGIN, Ed25519PrivateKey.generate())
+    key = CommitmentKey(os.urandom(32))
+    distinct = sample_entries(key, min(args.entries, 20_000))
+    items = [distinct[i % len(distinct)] for i in range(args.entries)]
+
+    engine = fresh(url)
+    rate, latencies, batches = bench_tasks(engine, signer, items, args.tasks)
+    rows.append(
+        Row(
+            f"{label}: appends, {args.tasks:,} asyncio recorders, group commit",
+            figure(rate, latencies, len(items) / batches),
+            f">= {goal:,.0f}/s",
+            verdict(rate, goal),
+        )
+    )
+    engine.dispose()
+    engine = fresh(url)
+    thread_items = items[: min(args.entries // 3, 30_000)]
+    rate, latencies, batches = bench_threads(engine, signer, thread_items, args.threads)
+    rows.append(
+        Row(
+            f"{label}: appends, {args.threads} OS-thread recorders, group commit",
+            figure(rate, latencies, len(thread_items) / batches),
+            f">= {goal:,.0f}/s",
+            verdict(rate, goal),
+        )
+    )
+    engine.dispose()
+    engine = fresh(url)
+    baseline = bench_one_per_transaction(engine, signer, items[: args.baseline])
+    rows.append(Row(f"{label}: baseline, one transaction per append", f"{baseline:,.0f} entries/s"))
+    engine.dispose()
+
+
+def build_log(url: str, leaves: int, signer: Signer) -> tuple[Engine, float]:
+    """A big log through the bulk path: real entries with distinct ids, 65,536 per transaction."""
+    key = CommitmentKey(os.urandom(32))
+    template = sample_entries(key, 1)[0]
+    head, _, tail = template.leaf_input.partition(template.entry.id.encode())
+    engine = fresh(url)
+    started = time.perf_counter()
+    edge = None
+    batch = 1 << 16
+    with engine.connect() as connection:
+        for start in range(0, leaves, batch):
+            count = min(batch, leaves - start)
+            tags = os.urandom(16 * count)
+            items = []
+            for i in range(start, start + count):
+                leaf = head + b"%032x" % i + tail
+                items.append(
+                    replace(
+                        template,
+                        leaf_input=leaf,
+                        leaf_hash=_leaf_hash(leaf),
+                        citizen_tags=((tags[(i - start) * 16 : (i - start + 1) * 16], -1),),
+                    )
+                )
+            with connection.begin():
+                _, edge = append_batch(connection, items, signer, ORIGIN, edge)
+            if start // batch % 16 == 0:
+                print(f"  built {start + count:,} leaves", flush=True)
+    return engine, time.perf_counter() - started
+
+
+def _leaf_hash(leaf: bytes) -> bytes:
+    from trusthub.ledger.merkle import leaf_hash
+
+    return leaf_hash(leaf)
+
+
+def storage_bytes(engine: Engine, url: str) -> int:
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return Path(str(make_url(url).database)).stat().st_size
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                text(
+                    "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                    "WHERE c.relname LIKE 'ledger_%' AND c.relkind = 'r'"
+                )
+            ).scalar_one()
+        )
+
+
+def proofs_and_verify(url: str, label: str, args: argparse.Namespace, rows: list[Row]) -> None:
+    signer = Signer(ORIGIN, Ed25519PrivateKey.generate())
+    engine, built = build_log(url, args.leaves, signer)
+    rows.append(
+        Row(
+            f"{label}: build a {args.leaves:,}-leaf log (bulk path)",
+            f"{args.leaves / built:,.0f} leaves/s",
+        )
+    )
+    size = args.leaves
+    per_leaf = storage_bytes(engine, url) / size
+    rows.append(
+        Row(
+            f"{label}: storage per leaf (entries, tiles, index, checkpoints)",
+            f"{per_leaf:,.0f} bytes",
+        )
+    )
+    sessions = make_session_factory(engine)
+    gc.collect()
+    gc.freeze()  # long-lived setup objects out of the collector's way, as a server would run
+    inclusion: list[float] = []
+    consistency: list[float] = []
+    with sessions() as session:
+        for _ in range(args.proofs):
+            index = random.randrange(size)
+            started = time.perf_counter()
+            service.inclusion_proof(session, index, size)
+            inclusion.append(time.perf_counter() - started)
+            first = random.randrange(1, size)
+            started = time.perf_counter()
+            service.consistency_proof(session, first, size)
+            consistency.append(time.perf_counter() - started)
+    for name, values in (("inclusion", inclusion), ("consistency", consistency)):
+        p99 = percentile(values, 0.99)
+        rows.append(
+            Row(
+                f"{label}: {name} proof on {size:,} leaves (service call, DB included)",
+                f"p50 {statistics.median(values) * 1e3:.3f} ms, p99 {p99 * 1e3:.3f} ms",
+                "p99 < 1 ms",
+                verdict(p99, 0.001, below=True),
+            )
+        )
+    engine.dispose()
+    started = time.perf_counter()
+    report = verify(url, ORIGIN, [signer.verifier], workers=args.verify_workers)
+    elapsed = time.perf_counter() - started
+    assert report.ok, report.findings[:5]
+    rate = report.leaves / elapsed
+    rows.append(
+        Row(
+            f"{label}: verify {report.leaves:,} leaves, {report.checkpoints} checkpoints "
+            f"({args.verify_workers} processes)",
+            f"{rate:,.0f} leaves/s",
+            ">= 1,000,000/s",
+            verdict(rate, 1_000_000),
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--entries", type=int, default=300_000, help="appends per recorder style")
+    parser.add_argument("--tasks", type=int, default=2_000, help="concurrent asyncio recorders")
+    parser.add_argument("--threads", type=int, default=64, help="concurrent thread recorders")
+    parser.add_argument("--baseline", type=int, default=2_000, help="appends, one per transaction")
+    parser.add_argument("--leaves", type=int, default=10_000_000, help="size of the proof log")
+    parser.add_argument("--proofs", type=int, default=20_000, help="proofs of each kind")
+    parser.add_argument("--verify-workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--postgres-url", help="also measure appends on this PostgreSQL")
+    parser.add_argument(
+        "--postgres-proofs", action="store_true", help="build the proof log there too"
+    )
+    parser.add_argument("--skip-appends", action="store_true")
+    parser.add_argument("--skip-proofs", action="store_true")
+    parser.add_argument("--workdir", type=Path, default=Path("var/bench-ledger"))
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    rows: list[Row] = []
+    sqlite_url = f"sqlite:///{args.workdir.resolve() / 'ledger.db'}"
+    if not args.skip_appends:
+        appends(sqlite_url, "SQLite (WAL, synchronous=FULL)", 100_000, args, rows)
+        if args.postgres_url:
+            appends(args.postgres_url, "PostgreSQL", 50_000, args, rows)
+    if not args.skip_proofs:
+        proofs_and_verify(sqlite_url, "SQLite", args, rows)
+        if args.postgres_url and args.postgres_proofs:
+            proofs_and_verify(args.postgres_url, "PostgreSQL", args, rows)
+    key = CommitmentKey(os.urandom(32))
+    started = time.perf_counter()
+    sample_entries(key, 5_000)
+    prepare_us = (time.perf_counter() - started) / 5_000 * 1e6
+    rows.append(
+        Row(
+            "prepare one entry (commitment, canonical JSON, leaf hash), one core",
+            f"{prepare_us:.1f} µs",
+        )
+    )
+
+    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    print(f"\n{when}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print("\n| measure | figure | goal | verdict |\n|---|---|---|---|")
+    for row in rows:
+        print(f"| {row.measure} | {row.figure} | {row.goal} | {row.verdict} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Turn a recorder's decision into ledger bytes before the writer sees it: no I/O, no clear ids.
+
+Recorders (the exchange, identity and release parts) describe a decision with the citizen's id
+in clear; ``prepare`` swaps the id for a commitment, encodes the canonical entry and hashes it, so
+the single writer thread only stores. A bulk disclosure becomes one entry whose ``records``
+commit to an RFC 9162 sub-tree of per-citizen records, sorted by commitment so that their order
+reveals nothing about the extract.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from trusthub.ledger import merkle, tiles
+from trusthub.ledger.commitments import CitizenId, CommitmentKey
+from trusthub.ledger.entry import (
+    CitizenRecord,
+    Entry,
+    EntryError,
+    LawfulBasis,
+    Outcome,
+    RecordsSummary,
+    encode_entry,
+    encode_record,
+)
+
+SINGLE = -1
+"""Position recorded in the citizen index for an entry about one citizen (not a bulk record)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One access decision about one citizen, as a recorder knows it."""
+
+    citizen_id: CitizenId
+    organisation: str
+    client: str
+    purpose: str
+    outcome: Outcome
+    agreement: str | None = None
+    lawful_basis: LawfulBasis | None = None
+    fields: Sequence[str] = ()
+    reasons: Sequence[str] = ()
+    source: str = "exchange"
+    time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenOutcome:
+    """One citizen's part of a bulk decision (an opted-out citizen is refused, with the reason)."""
+
+    citizen_id: CitizenId
+    outcome: Outcome = Outcome.PERMIT
+    reasons: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BulkDecision:
+    """One decision covering many citizens, such as an extract for research."""
+
+    citizens: Sequence[CitizenOutcome]
+    organisation: str
+    client: str
+    purpose: str
+    outcome: Outcome
+    agreement: str | None = None
+    lawful_basis: LawfulBasis | None = None
+    fields: Sequence[str] = ()
+    reasons: Sequence[str] = ()
+    source: str = "exchange"
+    time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRecords:
+    """A bulk entry's sub-tree, ready to store: record inputs in tree order and encoded tiles."""
+
+    inputs: list[bytes]
+    tiles: dict[tiles.TileKey, tuple[int, bytes]]
+    root: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEntry:
+    """Everything the writer stores for one entry; holds commitments and tags, never an id."""
+
+    entry: Entry
+    leaf_input: bytes
+    leaf_hash: bytes
+    citizen_tags: tuple[tuple[bytes, int], ...]
+    records: PreparedRecords | None = field(default=None)
+
+
+def _now(moment: datetime | None) -> datetime:
+    return moment if moment is not None else datetime.now(UTC)
+
+
+def prepare(decision: Decision | BulkDecision, key: CommitmentKey) -> PreparedEntry:
+    """Commit to the citizen(s), build the canonical entry and hash it."""
+    if isinstance(decision, BulkDecision):
+        return _prepare_bulk(decision, key)
+    entry_id = secrets.token_hex(16)
+    commitment, _ = key.commit(entry_id, decision.citizen_id)
+    entry = Entry(
+        id=entry_id,
+        time=_now(decision.time),
+        source=decision.source,
+        organisation=decision.organisation,
+        client=decision.client,
+        agreement=decision.agreement,
+        purpose=decision.purpose,
+        lawful_basis=decision.lawful_basis,
+        fields=tuple(decision.fields),
+        decision=decision.outcome,
+        reasons=tuple(decision.reasons),
+        citizen=commitment,
+    )
+    leaf_input = encode_entry(entry)
+    tag = key.lookup_tag(decision.citizen_id)
+    return PreparedEntry(entry, leaf_input, merkle.leaf_hash(leaf_input), ((tag, SINGLE),))
+
+
+def build_subtree(inputs: Sequence[bytes]) -> PreparedRecords:
+    """Hash record inputs into tiles and a root, as the main log would."""
+    hashes = [merkle.leaf_hash(data) for data in inputs]
+    touched = tiles.extend({}, 0, hashes)
+    lookup = tiles.lookup(touched)
+    root = merkle.range_hash(0, len(hashes), lookup)
+    encoded = {k: (len(rows[0]), tiles.encode_tile(rows)) for k, rows in touched.items()}
+    return PreparedRecords(list(inputs), encoded, root)
+
+
+def _prepare_bulk(decision: BulkDecision, key: CommitmentKey) -> PreparedEntry:
+    if not decision.citizens:
+        raise EntryError("a bulk decision needs at least one citizen")
+    entry_id = secrets.token_hex(16)
+    seen: set[bytes] = set()
+    parts: list[tuple[str, bytes, CitizenRecord]] = []
+    for part in decision.citizens:
+        tag = key.lookup_tag(part.citizen_id)
+        if tag in seen:
+            raise EntryError("a citizen appears twice in one bulk decision")
+        seen.add(tag)
+        commitment, _ = key.commit(entry_id, part.citizen_id)
+        record = CitizenRecord(commitment, part.outcome, tuple(part.reasons))
+        parts.append((commitment, tag, record))
+    parts.sort(key=lambda item: item[0])
+    subtree = build_subtree([encode_record(record) for _, _, record in parts])
+    entry = Entry(
+        id=entry_id,
+        time=_now(decision.time),
+        source=decision.source,
+        organisation=decision.organisation,
+        client=decision.client,
+        agreement=decision.agreement,
+        purpose=decision.purpose,
+        lawful_basis=decision.lawful_basis,
+        fields=tuple(decision.fields),
+        decision=decision.outcome,
+        reasons=tuple(decision.reasons),
+        records=RecordsSummary(count=len(parts), root=subtree.root.hex()),
+    )
+    leaf_input = encode_entry(entry)
+    tags = tuple((tag, position) for position, (_, tag, _) in enumerate(parts))
+    return PreparedEntry(entry, leaf_input, merkle.leaf_hash(leaf_input), tags, subtree)

@@ -1,0 +1,53 @@
+"""The ledger as the running app holds it: its database, keys and the one group-commit writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from trusthub.config import Settings
+from trusthub.db import make_engine, make_session_factory
+from trusthub.ledger.keys import LedgerKeys, load_keys
+from trusthub.ledger.writer import GroupCommitWriter
+
+
+@dataclass
+class Ledger:
+    """Built once per app (``app.state.ledger``); recorders and readers reach the ledger here."""
+
+    origin: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keys: LedgerKeys
+    writer: GroupCommitWriter
+    record_timeout: float
+    owns_engine: bool = False
+
+    def start(self) -> None:
+        self.writer.start()
+
+    def close(self) -> None:
+        self.writer.stop()
+        if self.owns_engine:
+            self.engine.dispose()
+
+
+def open_ledger(settings: Settings, engine: Engine | None = None) -> Ledger:
+    """Use the app's engine when the ledger shares its database, else open the ledger's own."""
+    owns = engine is None or settings.ledger_url != settings.database_url
+    if owns:
+        engine = make_engine(settings.ledger_url, echo=settings.sql_echo)
+    assert engine is not None
+    keys = load_keys(settings)
+    writer = GroupCommitWriter(engine, keys.signer, settings.ledger_origin)
+    return Ledger(
+        origin=settings.ledger_origin,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        keys=keys,
+        writer=writer,
+        record_timeout=settings.ledger_record_timeout,
+        owns_engine=owns,
+    )

@@ -1,0 +1,251 @@
+"""SQL for the ledger tables: the only module that knows how bundles, tiles and heads are stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, text
+
+from trusthub.ledger import merkle, tiles
+from trusthub.ledger.models import (
+    EPOCH_BITS,
+    MAIN_TREE,
+    LedgerBundle,
+    LedgerCheckpoint,
+    LedgerCitizenIndex,
+)
+from trusthub.models_common import utcnow
+
+HEAD_ID = 1
+
+_LOCK_HEAD = text("UPDATE ledger_head SET tree_size = tree_size WHERE id = :id")
+_INSERT_HEAD = text(
+    "INSERT INTO ledger_head (id, tree_size) VALUES (:id, 0) ON CONFLICT (id) DO NOTHING"
+)
+
+
+class StorageError(RuntimeError):
+    """Stored ledger data is missing or malformed where the tree says it must be."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    tree_size: int
+    root_hash: bytes
+    note: str
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class Batch:
+    """Everything one group commit writes, in one transaction."""
+
+    tree_size: int
+    bundles: dict[tuple[int, int], bytes]
+    tiles: dict[tuple[int, int, int], tuple[int, bytes]]
+    citizens: list[tuple[bytes, int, int]]
+    root_hash: bytes
+    note: str
+
+
+def lock_head(connection: Connection) -> int:
+    """Take the writer's lock (the head row) first, so that SQLite grabs its write lock at once."""
+    if connection.execute(_LOCK_HEAD, {"id": HEAD_ID}).rowcount == 0:
+        connection.execute(_INSERT_HEAD, {"id": HEAD_ID})
+        connection.execute(_LOCK_HEAD, {"id": HEAD_ID})
+    return read_head(connection)
+
+
+def read_head(connection: Connection) -> int:
+    marker = _marker(connection)
+    size = connection.exec_driver_sql(
+        f"SELECT tree_size FROM ledger_head WHERE id = {marker}",  # noqa: S608 - a placeholder
+        (HEAD_ID,),
+    ).scalar_one_or_none()
+    return int(size or 0)
+
+
+def write_batch(connection: Connection, batch: Batch) -> None:
+    _insert_many(
+        connection,
+        "INSERT INTO ledger_bundles (tree, idx, data) VALUES {values} "
+        "ON CONFLICT (tree, idx) DO UPDATE SET data = excluded.data",
+        3,
+        [(tree, idx, data) for (tree, idx), data in batch.bundles.items()],
+        64,
+    )
+    _insert_many(
+        connection,
+        "INSERT INTO ledger_tiles (tree, level, idx, width, hashes) VALUES {values} "
+        "ON CONFLICT (tree, level, idx) DO UPDATE SET width = excluded.width, "
+        "hashes = excluded.hashes",
+        5,
+        [(tree, lvl, idx, width, data) for (tree, lvl, idx), (width, data) in batch.tiles.items()],
+        64,
+    )
+    _insert_citizens(connection, batch.citizens)
+    connection.execute(
+        insert(LedgerCheckpoint).values(
+            tree_size=batch.tree_size,
+            root_hash=batch.root_hash,
+            note=batch.note,
+            created_at=utcnow(),
+        )
+    )
+    connection.execute(
+        text("UPDATE ledger_head SET tree_size = :size WHERE id = :id"),
+        {"size": batch.tree_size, "id": HEAD_ID},
+    )
+
+
+CITIZEN_ROWS_PER_STATEMENT = 400
+
+
+def _marker(connection: Connection) -> str:
+    return "%s" if connection.dialect.paramstyle in ("format", "pyformat") else "?"
+
+
+def _insert_many(
+    connection: Connection, head: str, width: int, rows: Sequence[tuple[object, ...]], per: int
+) -> None:
+    """Many rows per statement: one driver call (and one GIL hand-over) per ``per`` rows."""
+    group = "(" + ", ".join([_marker(connection)] * width) + ")"
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        sql = head.format(values=", ".join([group] * len(chunk)))
+        connection.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
+
+
+def _insert_citizens(connection: Connection, rows: Sequence[tuple[bytes, int, int]]) -> None:
+    _insert_many(
+        connection,
+        "INSERT INTO ledger_citizen_index (epoch, tag, leaf_index, position) VALUES {values}",
+        4,
+        [(index >> EPOCH_BITS, tag, index, position) for tag, index, position in rows],
+        CITIZEN_ROWS_PER_STATEMENT,
+    )
+
+
+def read_tiles(
+    connection: Connection, tree: int, keys: Iterable[tiles.TileKey]
+) -> dict[tiles.TileKey, tuple[int, bytes]]:
+    by_level: dict[int, list[int]] = {}
+    for level, idx in sorted(set(keys)):
+        by_level.setdefault(level, []).append(idx)
+    if not by_level:
+        return {}
+    # One indexed lookup per tile level: a row-value IN would make SQLite scan the whole tree.
+    # Plain driver SQL: this is the proof path, where statement building would cost the most.
+    marker = _marker(connection)
+    parts, params = [], []
+    for level, idxs in by_level.items():
+        markers = ", ".join([marker] * len(idxs))
+        where = f"WHERE tree = {marker} AND level = {marker} AND idx IN ({markers})"
+        parts.append("SELECT level, idx, width, hashes FROM ledger_tiles " + where)  # noqa: S608
+        params += [tree, level, *idxs]
+    rows = connection.exec_driver_sql(" UNION ALL ".join(parts), tuple(params))
+    return {(level, idx): (width, bytes(data)) for level, idx, width, data in rows}
+
+
+def read_nodes(
+    connection: Connection, tree: int, nodes: Iterable[merkle.Node]
+) -> dict[merkle.Node, bytes]:
+    """Interior hashes by ``(level, index)``, in one query over the tiles that hold them."""
+    located = {node: tiles.tile_of(node) for node in nodes}
+    stored = read_tiles(connection, tree, (key for key, _, _ in located.values()))
+    found: dict[merkle.Node, bytes] = {}
+    for node, (key, row, position) in located.items():
+        width, data = stored.get(key, (0, b""))
+        value = tiles.node_from_tile(data, width, row, position) if width else None
+        if value is None:
+            raise StorageError(f"tree {tree} has no stored node {node}")
+        found[node] = value
+    return found
+
+
+def read_bundles(connection: Connection, tree: int, indices: Iterable[int]) -> dict[int, bytes]:
+    wanted = sorted(set(indices))
+    if not wanted:
+        return {}
+    rows = connection.execute(
+        select(LedgerBundle.idx, LedgerBundle.data).where(
+            LedgerBundle.tree == tree, LedgerBundle.idx.in_(wanted)
+        )
+    )
+    return {idx: bytes(data) for idx, data in rows}
+
+
+def read_leaves(connection: Connection, tree: int, indices: Sequence[int]) -> dict[int, bytes]:
+    """Leaf inputs by index, fetching each bundle once."""
+    bundles = read_bundles(connection, tree, (tiles.bundle_key(i)[0] for i in indices))
+    leaves: dict[int, bytes] = {}
+    for index in indices:
+        bundle, position = tiles.bundle_key(index)
+        entries = tiles.decode_bundle(bundles.get(bundle, b""))
+        if position >= len(entries):
+            raise StorageError(f"tree {tree} has no stored leaf {index}")
+        leaves[index] = entries[position]
+    return leaves
+
+
+def read_edge(connection: Connection, size: int) -> tuple[dict[int, tiles.Rows], list[bytes]]:
+    """The main tree's partial tiles and partial bundle: what a writer needs to append."""
+    keys = tiles.edge_keys(size)
+    stored = read_tiles(connection, MAIN_TREE, keys)
+    edge: dict[int, tiles.Rows] = {}
+    for level, idx in keys:
+        width, data = stored.get((level, idx), (0, b""))
+        if width != tiles.edge_width(size, level):
+            raise StorageError(f"partial tile ({level}, {idx}) does not match tree size {size}")
+        edge[level] = tiles.decode_tile(data, width)
+    bundle, count = tiles.bundle_key(size)
+    partial: list[bytes] = []
+    if count:
+        partial = tiles.decode_bundle(
+            read_bundles(connection, MAIN_TREE, [bundle]).get(bundle, b"")
+        )
+        if len(partial) != count:
+            raise StorageError(f"partial bundle {bundle} does not match tree size {size}")
+    return edge, partial
+
+
+_CHECKPOINT_COLUMNS = (
+    LedgerCheckpoint.tree_size,
+    LedgerCheckpoint.root_hash,
+    LedgerCheckpoint.note,
+    LedgerCheckpoint.created_at,
+)
+
+
+def latest_checkpoint(connection: Connection) -> StoredCheckpoint | None:
+    row = connection.execute(
+        select(*_CHECKPOINT_COLUMNS).order_by(LedgerCheckpoint.tree_size.desc()).limit(1)
+    ).first()
+    return StoredCheckpoint(row[0], bytes(row[1]), row[2], row[3]) if row else None
+
+
+def checkpoints_from(connection: Connection, size: int, limit: int) -> list[StoredCheckpoint]:
+    rows = connection.execute(
+        select(*_CHECKPOINT_COLUMNS)
+        .where(LedgerCheckpoint.tree_size >= size)
+        .order_by(LedgerCheckpoint.tree_size)
+        .limit(limit)
+    )
+    return [StoredCheckpoint(s, bytes(r), n, c) for s, r, n, c in rows]
+
+
+def citizen_entries(connection: Connection, tag: bytes, size: int) -> list[tuple[int, int]]:
+    """A citizen's ``(leaf index, position)`` pairs: one index seek per epoch of the log."""
+    found: list[tuple[int, int]] = []
+    epochs = list(range((max(size, 1) - 1 >> EPOCH_BITS) + 1))
+    for start in range(0, len(epochs), 1000):
+        rows = connection.execute(
+            select(LedgerCitizenIndex.leaf_index, LedgerCitizenIndex.position).where(
+                LedgerCitizenIndex.epoch.in_(epochs[start : start + 1000]),
+                LedgerCitizenIndex.tag == tag,
+            )
+        )
+        found.extend((int(i), int(p)) for i, p in rows)
+    return sorted(found)

@@ -1,0 +1,170 @@
+"""Entry encoding: one canonical byte string per entry, and no personal data in any of it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger_support import bulk, decision, make_key
+from trusthub.ledger import merkle
+from trusthub.ledger.commitments import commitment, opens
+from trusthub.ledger.entry import (
+    Entry,
+    EntryError,
+    LawfulBasis,
+    Outcome,
+    decode_entry,
+    decode_record,
+    encode_entry,
+)
+from trusthub.ledger.prepare import prepare
+
+NHS_NUMBER = "9434765919"
+
+token = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True)
+reason = st.from_regex(r"[ -~]{1,40}", fullmatch=True)
+
+
+def test_leaf_input_is_sorted_compact_json_with_the_documented_fields() -> None:
+    prepared = prepare(
+        decision(NHS_NUMBER, time=datetime(2026, 11, 24, 21, 5, 3, 123456, tzinfo=UTC)),
+        make_key(),
+    )
+    text = prepared.leaf_input.decode("ascii")
+    body = json.loads(text)
+    assert text == json.dumps(body, sort_keys=True, separators=(",", ":"))
+    assert list(body) == sorted(body)
+    assert set(body) == {
+        "agreement", "citizen", "client", "decision", "fields", "id", "lawful_basis",
+        "organisation", "purpose", "reasons", "source", "time", "v",
+    }  # fmt: skip
+    assert body["time"] == "2026-11-24T21:05:03.123456Z"
+    assert body["fields"] == ["income", "nino"]
+    assert prepared.leaf_hash == merkle.leaf_hash(prepared.leaf_input)
+    assert b"\n" not in prepared.leaf_input
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    organisation=token,
+    client=token,
+    agreement=st.none() | token,
+    purpose=st.from_regex(r"[a-z][a-z0-9_]{1,20}", fullmatch=True),
+    basis=st.none() | st.sampled_from(LawfulBasis),
+    fields=st.lists(token, max_size=8),
+    outcome=st.sampled_from(Outcome),
+    reasons=st.lists(reason, max_size=4),
+    moment=st.datetimes(timezones=st.just(UTC)),
+)
+def test_encoding_round_trips_exactly(
+    organisation: str,
+    client: str,
+    agreement: str | None,
+    purpose: str,
+    basis: LawfulBasis | None,
+    fields: list[str],
+    outcome: Outcome,
+    reasons: list[str],
+    moment: datetime,
+) -> None:
+    entry = Entry(
+        id="0" * 32,
+        time=moment,
+        source="exchange",
+        organisation=organisation,
+        client=client,
+        agreement=agreement,
+        purpose=purpose,
+        lawful_basis=basis,
+        fields=tuple(fields),
+        decision=outcome,
+        reasons=tuple(reasons),
+        citizen="ab" * 32,
+    )
+    data = encode_entry(entry)
+    assert decode_entry(data) == entry
+    assert encode_entry(decode_entry(data)) == data
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda text: text.replace('{"agreement"', '{ "agreement"'),
+        lambda text: text.replace('"v":1', '"v":1,"extra":2'),
+        lambda text: text.replace('"v":1', '"v":2'),
+        lambda text: text.replace('["income","nino"]', '["nino","income"]'),
+        lambda text: text.replace('"decision":"permit"', '"decision":"allow"'),
+        lambda text: text.replace('Z"', '+00:00"'),
+        lambda text: text[:-1],
+    ],
+)
+def test_non_canonical_or_unknown_encodings_are_refused(mangle: object) -> None:
+    data = prepare(decision(1), make_key()).leaf_input.decode()
+    changed = mangle(data)  # type: ignore[operator]
+    assert changed != data
+    with pytest.raises(EntryError):
+        decode_entry(changed.encode())
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"organisation": "DWP benefits"},
+        {"purpose": "Benefits"},
+        {"fields": ["nino\n"]},
+        {"reasons": ["café"]},
+        {"time": datetime(2026, 1, 1)},
+    ],
+)
+def test_malformed_decisions_are_refused(changes: dict[str, object]) -> None:
+    with pytest.raises(EntryError):
+        prepare(decision(1, **changes), make_key())
+
+
+def test_the_leaf_names_no_one_and_the_opening_proves_whose_it_is() -> None:
+    key = make_key()
+    first = prepare(decision(NHS_NUMBER), key)
+    second = prepare(decision(NHS_NUMBER), key)
+    for prepared in (first, second):
+        assert NHS_NUMBER.encode() not in prepared.leaf_input
+        assert prepared.entry.citizen is not None
+    # Two accesses to one person cannot be linked from the public log.
+    assert first.entry.citizen != second.entry.citizen
+    # The citizen, shown the blinding value, can check the commitment is theirs; no one else fits.
+    blinding = key.blinding(first.entry.id, NHS_NUMBER)
+    assert first.entry.citizen is not None
+    assert opens(first.entry.citizen, blinding, NHS_NUMBER)
+    assert commitment(blinding, NHS_NUMBER) == first.entry.citizen
+    assert not opens(first.entry.citizen, blinding, "9434765870")
+    assert not opens(first.entry.citizen, key.blinding(second.entry.id, NHS_NUMBER), NHS_NUMBER)
+    # The private lookup tag is stable per citizen but is not in the public bytes either.
+    assert first.citizen_tags == second.citizen_tags
+    assert first.citizen_tags[0][0] not in first.leaf_input
+
+
+def test_bulk_entries_commit_to_sorted_per_citizen_records() -> None:
+    key = make_key()
+    prepared = prepare(bulk(range(1, 41), refused=[7]), key)
+    assert prepared.records is not None and prepared.entry.records is not None
+    records = [decode_record(data) for data in prepared.records.inputs]
+    assert [r.citizen for r in records] == sorted(r.citizen for r in records)
+    assert prepared.entry.records.count == 40
+    hashes = [merkle.leaf_hash(data) for data in prepared.records.inputs]
+    assert merkle.root_of_hashes(hashes).hex() == prepared.entry.records.root
+    refused = [r for r in records if r.decision is Outcome.REFUSE]
+    assert len(refused) == 1 and refused[0].reasons == ("national_data_opt_out",)
+    assert opens(refused[0].citizen, key.blinding(prepared.entry.id, 7), 7)
+    assert b"citizen_id" not in b"".join(prepared.records.inputs)
+    with pytest.raises(EntryError):
+        prepare(bulk([1, 2, 1]), key)
+
+
+def test_an_entry_names_either_a_citizen_or_records() -> None:
+    entry = prepare(decision(1), make_key()).entry
+    with pytest.raises(EntryError):
+        replace(entry, citizen=None)
