@@ -1,13 +1,60 @@
-"""The identity part's action layer: registering citizens and keeping their address history."""
+"""The identity part's action layer: citizens and their addresses; clients of the OIDC provider.
+
+The OpenID Connect protocol itself is Authlib's, driven from ``identity.oidc``; what routes, pages
+and the CLI do besides the protocol goes through these functions.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from trusthub.config import Settings, get_settings
 from trusthub.identity.models import Citizen, CitizenAddress
+from trusthub.identity.oidc.keys import DEFAULT_ALG, KeyRing, rotate_key_file
+from trusthub.identity.oidc.machine import MachineCaller, verify_machine_token
+from trusthub.identity.oidc.provider import get_provider, signing_key_file
+from trusthub.identity.oidc.registration import register_machine_client, register_relying_party
+from trusthub.identity.oidc.store import purge_expired
 from trusthub.identity.schemas import AddressIn, CitizenCreate, CitizenView
 from trusthub.problems import Conflict, InvalidInput, NotFound
+
+__all__ = [
+    "MachineCaller",
+    "authenticate_machine_client",
+    "find_citizen_id_by_nhs_number",
+    "get_citizen",
+    "move_citizen",
+    "purge_expired",
+    "register_citizen",
+    "register_machine_client",
+    "register_relying_party",
+    "rotate_signing_keys",
+    "signing_keys",
+]
+
+
+def authenticate_machine_client(token: str, settings: Settings | None = None) -> MachineCaller:
+    """Who a machine access token stands for — for the exchange; Problem 401 if it is not valid.
+
+    Checks signature (published keys), ``typ: at+jwt``, issuer, audience (the exchange), expiry
+    and the organisation claim, without touching the database.
+    """
+    return verify_machine_token(get_provider(settings or get_settings()), token)
+
+
+def signing_keys(settings: Settings) -> KeyRing:
+    """The provider's current signing keys (the first of each algorithm is active)."""
+    return get_provider(settings).keyring()
+
+
+def rotate_signing_keys(settings: Settings, alg: str = DEFAULT_ALG, keep: int = 1) -> str:
+    """Make a new active key for ``alg``; ``keep`` retired ones stay published. Returns the kid.
+
+    Running servers pick the change up on their next request. Wait at least the longest token
+    lifetime before rotating again, so every token in circulation stays verifiable.
+    """
+    return rotate_key_file(signing_key_file(settings), alg, keep)
 
 
 def _load(session: Session, citizen_id: int) -> Citizen:

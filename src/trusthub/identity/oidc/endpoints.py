@@ -1,0 +1,133 @@
+"""UserInfo and RP-initiated logout: Authlib's endpoints, given the hub's keys and storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from authlib.oauth2.rfc6749 import ResourceProtector
+from authlib.oauth2.rfc6750 import InvalidTokenError
+from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
+from authlib.oidc.core import UserInfo as UserInfoClaims
+from authlib.oidc.core import UserInfoEndpoint
+from authlib.oidc.rpinitiated import EndSessionEndpoint
+from joserfc.jwk import KeySet
+
+from trusthub.identity.models import Citizen
+from trusthub.identity.oidc import sessions, store
+from trusthub.identity.oidc.claims import PROFILE_MIN_CONFIDENCE, Person, userinfo_claims
+from trusthub.identity.oidc.clients import ClientRecord
+from trusthub.identity.oidc.grants import AuthenticatedCitizen, citizen_for
+from trusthub.identity.oidc.keys import SIGNING_ALGS
+from trusthub.identity.oidc.vtr import parse_vector
+
+if TYPE_CHECKING:
+    from trusthub.identity.oidc.server import HubServer
+
+
+@dataclass
+class CitizenAccess:
+    """A verified access token, with the client and citizen it stands for once found live."""
+
+    claims: Any
+    token: str
+    client: ClientRecord | None = None
+    user: AuthenticatedCitizen | None = None
+    scope: str = field(default="")
+
+    def get_client(self) -> ClientRecord | None:
+        return self.client
+
+    def get_user(self) -> AuthenticatedCitizen | None:
+        return self.user
+
+
+class CitizenTokens(JWTBearerTokenValidator):  # type: ignore[misc]
+    """RFC 9068 validation of citizens' access tokens, then a look-up so revoked ones fail."""
+
+    def __init__(self, server: HubServer) -> None:
+        provider = server.provider
+        super().__init__(issuer=provider.issuer, resource_server=provider.userinfo_endpoint)
+        self.server = server
+
+    def get_jwks(self) -> KeySet:
+        return self.server.provider.keyring().verification_set()
+
+    def authenticate_token(self, token_string: str) -> CitizenAccess:
+        return CitizenAccess(claims=super().authenticate_token(token_string), token=token_string)
+
+    def validate_token(self, token: CitizenAccess, scopes: Any, request: Any, *_: Any) -> None:
+        super().validate_token(token.claims, scopes, request)
+        live = store.live_token(self.server.db, token.token)
+        client = self.server.query_client(live.client_id) if live else None
+        if live is None or client is None:
+            raise InvalidTokenError(realm=self.realm, extra_attributes=self.extra_attributes)
+        token.client = client
+        token.scope = live.scope
+        auth_time = datetime.fromtimestamp(int(token.claims.get("auth_time", 0)), UTC)
+        token.user = citizen_for(self.server.provider, client, live.citizen_id, live.vot, auth_time)
+
+
+class _RequestProtector(ResourceProtector):  # type: ignore[misc]
+    """Authlib's ResourceProtector, given the request up front (there is no global request)."""
+
+    def __init__(self, request: Any, validator: CitizenTokens) -> None:
+        super().__init__()
+        self.request = request
+        self.register_token_validator(validator)
+
+    def acquire_token(self, scopes: str | list[str] | None = None) -> CitizenAccess:
+        wanted = [scopes] if isinstance(scopes, str) else scopes
+        token: CitizenAccess = self.validate_request(wanted, self.request)
+        return token
+
+
+class UserInfo(UserInfoEndpoint):  # type: ignore[misc]
+    """``sub`` for every valid token; profile claims only for an identity proven to P2 or more."""
+
+    server: HubServer
+
+    def __init__(self, server: HubServer) -> None:
+        super().__init__(server=server)
+
+    def __call__(self, request: Any) -> Any:
+        self.resource_protector = _RequestProtector(request, CitizenTokens(self.server))
+        return super().__call__(request)
+
+    def generate_user_info(self, user: AuthenticatedCitizen, scope: str) -> UserInfoClaims:
+        confidence = parse_vector(user.vot).confidence
+        scopes = set(scope.split())
+        person = None
+        if "profile" in scopes and confidence >= PROFILE_MIN_CONFIDENCE:
+            citizen = self.server.db.get(Citizen, user.citizen_id)
+            if citizen is not None:
+                person = Person(citizen.given_name, citizen.family_name, citizen.date_of_birth)
+        return UserInfoClaims(userinfo_claims(user.sub, scopes, confidence, person))
+
+    def get_issuer(self) -> str:
+        issuer: str = self.server.provider.issuer
+        return issuer
+
+    def resolve_private_key(self) -> KeySet:
+        return self.server.provider.keyring().signing_set()
+
+    def get_supported_algorithms(self) -> list[str]:
+        return list(SIGNING_ALGS)
+
+
+class EndSession(EndSessionEndpoint):  # type: ignore[misc]
+    """RP-initiated logout: ends the hub session; redirects only to a registered URI."""
+
+    server: HubServer
+
+    def get_server_jwks(self) -> KeySet:
+        return self.server.provider.keyring().verification_set()
+
+    def get_algorithms(self) -> list[str]:
+        return list(SIGNING_ALGS)
+
+    def end_session(self, end_session_request: Any) -> None:
+        signed_in = self.server.signed_in
+        if signed_in is not None:
+            sessions.end_session_by_id(self.server.db, signed_in.id)

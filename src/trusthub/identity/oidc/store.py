@@ -1,0 +1,189 @@
+"""The provider's reads and writes of codes, tokens and used assertions, atomic where it matters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from trusthub.identity.oidc.clients import digest
+from trusthub.identity.oidc.models import (
+    AccessToken,
+    AuthorizationCode,
+    CitizenSession,
+    PendingAuthorization,
+    UsedAssertion,
+)
+from trusthub.models_common import utcnow
+
+RETAIN_USED = timedelta(days=1)
+"""How long spent codes stay after expiry: long enough to catch a reused code or nonce."""
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time here is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+_REMEMBER = {
+    dialect: insert(UsedAssertion)
+    .values(key=bindparam("key"), expires_at=bindparam("expires_at"))
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(UsedAssertion.key)
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+"""Built once per dialect: an insert that does nothing if the jti was seen — atomic, no race."""
+
+
+def remember_assertion(session: Session, client_id: str, jti: str, expires_at: datetime) -> bool:
+    """Record a client assertion's jti; False if it was seen before (a replay). One statement."""
+    key = digest(f"{client_id}\x00{jti}")
+    statement = _REMEMBER[session.get_bind().dialect.name]
+    inserted = session.connection().execute(statement, {"key": key, "expires_at": expires_at})
+    return inserted.first() is not None  # RETURNING: rowcount is not portable across drivers
+
+
+def relax_commit_durability(session: Session) -> None:
+    """``SET LOCAL synchronous_commit TO OFF`` for this transaction only (PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """An authorization code as Authlib's grant and OpenID extension read it."""
+
+    id: int
+    client_id: str
+    citizen_id: int
+    redirect_uri: str
+    scope: str
+    nonce: str
+    code_challenge: str
+    code_challenge_method: str
+    vot: str
+    auth_time: datetime
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return int(self.auth_time.timestamp())
+
+    def get_acr(self) -> None:
+        return None
+
+    def get_amr(self) -> None:
+        return None
+
+
+def consume_code(session: Session, code: str, client_id: str) -> IssuedCode | None:
+    """Spend a code once: the first redemption wins; a reuse revokes what the code gave."""
+    now = utcnow()
+    code_hash = digest(code)
+    row = session.scalars(
+        update(AuthorizationCode)
+        .where(
+            AuthorizationCode.code_hash == code_hash,
+            AuthorizationCode.client_id == client_id,
+            AuthorizationCode.used_at.is_(None),
+            AuthorizationCode.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(AuthorizationCode)
+    ).first()
+    if row is None:
+        spent = session.scalar(
+            select(AuthorizationCode.id).where(
+                AuthorizationCode.code_hash == code_hash, AuthorizationCode.used_at.is_not(None)
+            )
+        )
+        if spent is not None:  # RFC 6749 §4.1.2: revoke the tokens the code already gave
+            session.execute(
+                update(AccessToken)
+                .where(AccessToken.code_id == spent, AccessToken.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        return None
+    return IssuedCode(
+        id=row.id,
+        client_id=row.client_id,
+        citizen_id=row.citizen_id,
+        redirect_uri=row.redirect_uri,
+        scope=row.scope,
+        nonce=row.nonce,
+        code_challenge=row.code_challenge,
+        code_challenge_method=row.code_challenge_method,
+        vot=row.vot,
+        auth_time=as_utc(row.auth_time),
+    )
+
+
+_NONCE = (
+    select(AuthorizationCode.id)
+    .where(
+        AuthorizationCode.client_id == bindparam("client_id"),
+        AuthorizationCode.nonce == bindparam("nonce"),
+    )
+    .limit(1)
+)
+
+
+def nonce_seen(session: Session, client_id: str, nonce: str) -> bool:
+    found = session.connection().execute(_NONCE, {"client_id": client_id, "nonce": nonce})
+    return found.first() is not None
+
+
+@dataclass(frozen=True)
+class LiveToken:
+    """A citizen's access token found unrevoked and unexpired."""
+
+    client_id: str
+    citizen_id: int
+    scope: str
+    vot: str
+
+
+_LIVE_TOKEN = select(
+    AccessToken.client_id, AccessToken.citizen_id, AccessToken.scope, AccessToken.vot
+).where(
+    AccessToken.token_hash == bindparam("token_hash"),
+    AccessToken.revoked_at.is_(None),
+    AccessToken.expires_at > bindparam("now"),
+)
+
+
+def live_token(session: Session, token: str) -> LiveToken | None:
+    found = (
+        session.connection()
+        .execute(_LIVE_TOKEN, {"token_hash": digest(token), "now": utcnow()})
+        .first()
+    )
+    return None if found is None else LiveToken(*found)
+
+
+def purge_expired(session: Session, now: datetime | None = None) -> dict[str, int]:
+    """Delete what can no longer be used, so the replay and code stores stay small."""
+    now = now or utcnow()
+    counts: dict[str, int] = {}
+    statements = {
+        "assertions": delete(UsedAssertion).where(UsedAssertion.expires_at < now),
+        "tokens": delete(AccessToken).where(AccessToken.expires_at < now - RETAIN_USED),
+        "codes": delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - RETAIN_USED),
+        "pending": delete(PendingAuthorization).where(PendingAuthorization.expires_at < now),
+        "sessions": delete(CitizenSession).where(CitizenSession.expires_at < now),
+    }
+    for name, statement in statements.items():
+        result = session.execute(statement)
+        counts[name] = int(result.rowcount)  # type: ignore[attr-defined]
+    return counts
