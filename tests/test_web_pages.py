@@ -163,7 +163,13 @@ def test_start_page_json_twin_holds_its_promises_and_links(client: TestClient) -
     assert len(data["promises"]) == 5
     for promise in data["promises"]:
         assert promise["title"] in body
-    assert [link["href"] for link in data["links"]] == ["/citizen", "/organisations", "/docs"]
+    assert [link["href"] for link in data["links"]] == [
+        "/citizen",
+        "/organisations",
+        "/opendata",
+        "/register",
+        "/docs",
+    ]
 
 
 def test_unknown_organisation_gets_the_not_found_page(client: TestClient) -> None:

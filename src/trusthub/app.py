@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse, Response
 
@@ -9,10 +12,17 @@ from trusthub import __version__
 from trusthub.config import Settings, get_settings
 from trusthub.consent.routes import router as consent_router
 from trusthub.db import make_engine, make_session_factory
+from trusthub.identity.oidc.routes import router as oidc_router
 from trusthub.identity.routes import router as identity_router
+from trusthub.ledger.routes import router as ledger_router
+from trusthub.ledger.runtime import open_ledger
 from trusthub.observability import RequestContextMiddleware, configure_logging, metrics_response
+from trusthub.opendata.api import router as ckan_router
+from trusthub.opendata.pages import router as opendata_pages_router
+from trusthub.opendata.routes import router as opendata_router
 from trusthub.problems import install_problem_handlers
 from trusthub.registry.routes import router as registry_router
+from trusthub.release.routes import router as release_router
 from trusthub.web import mount_web
 
 API_DESCRIPTION = """
@@ -29,8 +39,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     engine = make_engine(settings.database_url, echo=settings.sql_echo)
+    ledger = open_ledger(settings, engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ledger.start()  # the ledger's group-commit writer: every recorder shares it
+        try:
+            yield
+        finally:
+            ledger.close()
 
     app = FastAPI(
+        lifespan=lifespan,
         title="TrustHub",
         version=__version__,
         description=API_DESCRIPTION,
@@ -41,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
+    app.state.ledger = ledger
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
 
@@ -55,8 +76,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def metrics() -> Response:
         return metrics_response()
 
+    app.include_router(oidc_router)  # first: the token endpoint is the hottest path
     app.include_router(registry_router)
     app.include_router(identity_router)
     app.include_router(consent_router)
+    app.include_router(ledger_router)
+    app.include_router(ckan_router)
+    app.include_router(opendata_router)  # DCAT's .ttl/.jsonld before the pages' /{name}
+    app.include_router(opendata_pages_router)
+    app.include_router(release_router)
     mount_web(app)
     return app

@@ -8,6 +8,10 @@ from rich.console import Console
 from trusthub import __version__
 from trusthub.config import get_settings
 from trusthub.demo.cli import demo_app
+from trusthub.identity.cli import identity_app
+from trusthub.ledger.cli import ledger_app
+from trusthub.opendata.cli import opendata_app
+from trusthub.release.cli import release_app
 
 console = Console(stderr=True)
 
@@ -23,6 +27,10 @@ app = typer.Typer(
 db_app = typer.Typer(help="Create, migrate and inspect the database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(identity_app, name="identity")
+app.add_typer(opendata_app, name="opendata")
+app.add_typer(release_app, name="release")
 
 DATABASE_OPTION = typer.Option(
     None,

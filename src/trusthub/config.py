@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,83 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(
         default=None, description="Bearer token for operator endpoints; unset turns them off."
     )
+    ledger_database_url: str | None = Field(
+        default=None,
+        description="A database of the ledger's own (unset: database_url); see docs/ledger.md.",
+    )
+    ledger_origin: str = Field(
+        default="trusthub.example/ledger",
+        description="The log's name: first line of every checkpoint and its signing key's name.",
+    )
+    ledger_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 checkpoint key: a note key 'PRIVATE+KEY+…', PKCS#8 PEM or a base64 "
+        "32-byte seed. Unset: a development key generated under ledger_key_dir.",
+    )
+    ledger_previous_keys: list[str] = Field(
+        default_factory=list,
+        description="Verifier keys (name+keyid+key) of retired signing keys, as a JSON list.",
+    )
+    ledger_commitment_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of at least 32 random bytes keying citizen commitments. Unset: a "
+        "development key generated under ledger_key_dir.",
+    )
+    ledger_key_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "ledger-keys",
+        description="Where development ledger keys are generated when none are configured.",
+    )
+    ledger_record_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a recorder waits for its entry to be committed."
+    )
+    opendata_data_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "opendata",
+        description="Where open-data tables (one DuckDB file per resource version) are kept.",
+    )
+    opendata_sql_timeout: float = Field(
+        default=10.0, description="Seconds a datastore_search_sql query may run before it is cut."
+    )
+    opendata_rows_max: int = Field(
+        default=32_000, description="Most rows one datastore_search(_sql) call returns (CKAN's)."
+    )
+    release_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "releases",
+        description="Where releases made through the API are written, one folder each.",
+    )
+    release_key: SecretStr | None = Field(
+        default=None,
+        description="Key for release pseudonyms, DICOM UIDs and date shifts; unset means a "
+        "fresh key per release (nothing links across releases).",
+    )
+
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="development generates missing keys under var/ and offers demo features.",
+    )
+    identity_issuer: str = Field(
+        default="", description="OpenID Connect issuer URL; empty means the public URL."
+    )
+    identity_signing_keys: str | None = Field(
+        default=None,
+        description="Private JWKS for ID and access tokens: a file path or the JSON itself. "
+        "For each alg the first key signs; later ones are retired but still published.",
+    )
+    identity_pairwise_key: SecretStr | None = Field(
+        default=None, description="Key (32+ characters) for pairwise subject identifiers."
+    )
+    identity_keys_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "identity",
+        description="Where development generates its signing and pairwise keys (mode 0600).",
+    )
+    identity_demo_sign_in: bool | None = Field(
+        default=None,
+        description="Offer the DEMO sign-in (no identity proofing, level Cl/P0); "
+        "unset means on in development only.",
+    )
+
+    @property
+    def ledger_url(self) -> str:
+        return self.ledger_database_url or self.database_url
 
     @property
     def base_url(self) -> str:

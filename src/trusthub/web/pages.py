@@ -121,6 +121,17 @@ START = StartPage(
             "field is classified.",
         ),
         Link(
+            text="Open data",
+            href="/opendata",
+            description="Non-personal data anyone can use — house prices, flood warnings, "
+            "company records — with a CKAN-compatible API and full downloads.",
+        ),
+        Link(
+            text="Register of data-sharing agreements",
+            href="/register",
+            description="Who shares personal data with whom, why, and under which law.",
+        ),
+        Link(
             text="API documentation",
             href="/docs",
             description="For developers: every page and action is also available through the API.",
