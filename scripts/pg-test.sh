@@ -15,12 +15,15 @@ as_owner() {
 }
 
 start() {
+  # Tests trade durability for speed; benchmarks (PGTEST_DURABLE=1) keep PostgreSQL's defaults.
+  local speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PGTEST_DURABLE:-0}" = 1 ] && speed=""
   stop >/dev/null 2>&1 || true
   mkdir -p "$root"
   [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$root"
   as_owner "$bindir/initdb" -D "$data" -A trust -U postgres --no-sync -E UTF8 >"$root/initdb.log"
   as_owner "$bindir/pg_ctl" -D "$data" -l "$root/server.log" -w -t 60 \
-    -o "-p $port -k $root -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    -o "-p $port -k $root -c listen_addresses=127.0.0.1 $speed -c max_connections=200" \
     start >/dev/null
   "$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -qAtc "CREATE DATABASE $database" postgres
   echo "postgresql+psycopg://postgres@127.0.0.1:$port/$database"
