@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -168,3 +169,13 @@ def test_an_entry_names_either_a_citizen_or_records() -> None:
     entry = prepare(decision(1), make_key()).entry
     with pytest.raises(EntryError):
         replace(entry, citizen=None)
+
+
+def test_production_refuses_to_run_on_generated_ledger_keys(tmp_path: Path) -> None:
+    from trusthub.config import Settings
+    from trusthub.ledger.keys import LedgerKeyError, load_keys
+
+    production = Settings(environment="production", ledger_key_dir=tmp_path)
+    with pytest.raises(LedgerKeyError, match="TRUSTHUB_LEDGER_SIGNING_KEY"):
+        load_keys(production)
+    assert list(tmp_path.iterdir()) == []

@@ -101,6 +101,16 @@ def _key_dir(settings: Settings) -> Path:
 def load_keys(settings: Settings) -> LedgerKeys:
     """Keys for this hub; unset keys fall back to development keys kept under ``var/``."""
     name = settings.ledger_origin
+    missing = [
+        variable
+        for variable, value in (
+            ("TRUSTHUB_LEDGER_SIGNING_KEY", settings.ledger_signing_key),
+            ("TRUSTHUB_LEDGER_COMMITMENT_KEY", settings.ledger_commitment_key),
+        )
+        if value is None
+    ]
+    if missing and settings.environment == "production":
+        raise LedgerKeyError(f"production needs its keys configured: set {', '.join(missing)}")
     if settings.ledger_signing_key is not None:
         signer = signer_from_text(settings.ledger_signing_key.get_secret_value(), name)
     else:
