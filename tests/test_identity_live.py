@@ -10,10 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ import pytest
 from requests_oauthlib import OAuth2Session
 
 from identity_world import ADA, World, build_world
+from live_server import free_port, live_server
 from trusthub.identity.service import authenticate_machine_client
 from trusthub.migrations import upgrade
 
@@ -32,75 +30,27 @@ pytestmark = pytest.mark.slow
 NODE_DIR = Path(__file__).parent / "node"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, signing_jwks: dict[str, Any]) -> Iterator[World]:
     """The app under uvicorn in a child process, on a migrated and seeded SQLite file."""
     workdir = tmp_path_factory.mktemp("identity-live")
     database_url = f"sqlite:///{workdir / 'trusthub.db'}"
     upgrade(database_url)
-    port = _free_port()
+    port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     hub = build_world(database_url, workdir / "keys", signing_jwks, issuer=issuer)
     hub.client.app.state.engine.dispose()  # type: ignore[attr-defined]
     pairwise = hub.settings.identity_pairwise_key
     assert pairwise is not None
-    env = {
-        **os.environ,
+    settings = {
         "TRUSTHUB_DATABASE_URL": database_url,
         "TRUSTHUB_PUBLIC_URL": issuer,
         "TRUSTHUB_IDENTITY_SIGNING_KEYS": str(hub.settings.identity_signing_keys),
         "TRUSTHUB_IDENTITY_PAIRWISE_KEY": pairwise.get_secret_value(),
         "TRUSTHUB_IDENTITY_KEYS_DIR": str(workdir / "keys"),
-        "TRUSTHUB_LOG_LEVEL": "WARNING",
     }
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "trusthub.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            cwd=workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"the app exited early:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{issuer}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the app did not start within 30 s:\n{log_path.read_text()}")
-            time.sleep(0.1)
+    with live_server(workdir, settings, port=port):
         yield hub
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def _issuer(hub: World) -> str:

@@ -5,20 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, Request, Response, sync_playwright
 
+from live_server import live_server
 from trusthub.db import make_engine, make_session_factory, transaction
 from trusthub.migrations import upgrade
 from trusthub.registry.models import OrganisationKind
@@ -44,13 +40,6 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BLOCKING_IMPACTS = {"serious", "critical"}
 SCREENSHOT = Path(tempfile.gettempdir()) / "trusthub-start.png"
 SEEDED_ORGANISATION = "moorfields"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _seed(database_url: str) -> None:
@@ -102,55 +91,9 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     upgrade(database_url)
     _seed(database_url)
 
-    port = _free_port()
-    env = {
-        **os.environ,
-        "TRUSTHUB_DATABASE_URL": database_url,
-        "TRUSTHUB_LOG_LEVEL": "WARNING",
-        "TRUSTHUB_LOG_JSON": "true",
-    }
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "trusthub.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            cwd=workdir,  # away from any developer .env
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"the app exited early:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the app did not start within 30 s:\n{log_path.read_text()}")
-            time.sleep(0.1)
+    settings = {"TRUSTHUB_DATABASE_URL": database_url, "TRUSTHUB_LOG_JSON": "true"}
+    with live_server(workdir, settings) as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.fixture(scope="module")
