@@ -12,6 +12,7 @@ from trusthub import __version__
 from trusthub.config import Settings, get_settings
 from trusthub.consent.routes import router as consent_router
 from trusthub.db import make_engine, make_session_factory
+from trusthub.exchange.routes import router as exchange_router
 from trusthub.identity.oidc.routes import router as oidc_router
 from trusthub.identity.routes import router as identity_router
 from trusthub.ledger.routes import router as ledger_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(registry_router)
     app.include_router(identity_router)
     app.include_router(consent_router)
+    app.include_router(exchange_router)
     app.include_router(ledger_router)
     app.include_router(ckan_router)
     app.include_router(opendata_router)  # DCAT's .ttl/.jsonld before the pages' /{name}

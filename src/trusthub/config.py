@@ -83,6 +83,16 @@ class Settings(BaseSettings):
         "fresh key per release (nothing links across releases).",
     )
 
+    exchange_pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="Master key (base64, 32+ bytes) from which each agreement's pseudonym key "
+        "is derived; development generates one under var/keys.",
+    )
+    exchange_keys_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "keys",
+        description="Where development generates the exchange's pseudonym master key.",
+    )
+
     environment: Literal["development", "production"] = Field(
         default="development",
         description="development generates missing keys under var/ and offers demo features.",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from trusthub.consent.models import ChoiceEvent
 from trusthub.consent.schemas import ChoiceIn, ChoiceStateView
-from trusthub.consent.state import Event, current_state
+from trusthub.consent.state import ChoiceState, Event, current_state
 from trusthub.identity.models import Citizen
 from trusthub.problems import NotFound
 
@@ -31,13 +31,18 @@ def record_choice(session: Session, citizen_id: int, choice: ChoiceIn) -> Choice
     return choice_state(session, citizen_id)
 
 
+def current_choices(session: Session, citizen_id: int) -> ChoiceState:
+    """The citizen's choices as the pure rules take them, derived from every event recorded."""
+    rows = session.scalars(select(ChoiceEvent).where(ChoiceEvent.citizen_id == citizen_id))
+    return current_state(
+        Event(r.kind, r.action, r.scope, _aware(r.occurred_at), r.id) for r in rows
+    )
+
+
 def choice_state(session: Session, citizen_id: int) -> ChoiceStateView:
     if session.get(Citizen, citizen_id) is None:
         raise NotFound("citizen")
-    rows = session.scalars(select(ChoiceEvent).where(ChoiceEvent.citizen_id == citizen_id))
-    state = current_state(
-        Event(r.kind, r.action, r.scope, _aware(r.occurred_at), r.id) for r in rows
-    )
+    state = current_choices(session, citizen_id)
     return ChoiceStateView(
         national_opt_out=state.national_opt_out,
         objections=sorted(state.objections),

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-import os
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from trusthub.config import Settings
+from trusthub.devkeys import development_secret
 from trusthub.ledger.commitments import CommitmentKey
 from trusthub.ledger.note import ED25519, PRIVATE_KEY_PREFIX, Signer, Verifier, key_id
 
@@ -74,26 +72,6 @@ def commitment_from_text(text: str) -> CommitmentKey:
         raise LedgerKeyError("the commitment key must be base64 of at least 32 bytes") from error
 
 
-def _development_secret(directory: Path, filename: str, make: Callable[[], str]) -> str:
-    """Read a generated key, or create it once (0600, atomically) and say so loudly."""
-    path = directory / filename
-    if not path.exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        temporary = directory / f".{filename}.{secrets.token_hex(8)}"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(make() + "\n")
-        try:
-            os.link(temporary, path)  # fails if another process won the race; theirs is kept
-            log.warning("ledger.development_key_generated", path=str(path), use="development only")
-        except FileExistsError:
-            pass
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                temporary.unlink()
-    return path.read_text().strip()
-
-
 def _key_dir(settings: Settings) -> Path:
     return settings.ledger_key_dir / settings.ledger_origin.replace("/", "_")
 
@@ -114,7 +92,7 @@ def load_keys(settings: Settings) -> LedgerKeys:
     if settings.ledger_signing_key is not None:
         signer = signer_from_text(settings.ledger_signing_key.get_secret_value(), name)
     else:
-        text = _development_secret(
+        text = development_secret(
             _key_dir(settings),
             SIGNING_KEY_FILE,
             lambda: skey_text(name, secrets.token_bytes(32)),
@@ -124,7 +102,7 @@ def load_keys(settings: Settings) -> LedgerKeys:
     if settings.ledger_commitment_key is not None:
         commitment = commitment_from_text(settings.ledger_commitment_key.get_secret_value())
     else:
-        text = _development_secret(
+        text = development_secret(
             _key_dir(settings),
             COMMITMENT_KEY_FILE,
             lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
