@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 
 from trusthub import __version__
+from trusthub.cli_options import DATABASE_URL_OPTION, resolve_database_url
 from trusthub.config import get_settings
 from trusthub.demo.cli import demo_app
 from trusthub.identity.cli import identity_app
@@ -32,18 +33,6 @@ app.add_typer(identity_app, name="identity")
 app.add_typer(opendata_app, name="opendata")
 app.add_typer(release_app, name="release")
 
-DATABASE_OPTION = typer.Option(
-    None,
-    "--database-url",
-    envvar="TRUSTHUB_DATABASE_URL",
-    help="SQLAlchemy URL. Default: the embedded SQLite file var/trusthub.db.",
-    show_default=False,
-)
-
-
-def _database_url(given: str | None) -> str:
-    return given or get_settings().database_url
-
 
 @app.callback(invoke_without_command=True)
 def _root(
@@ -56,7 +45,7 @@ def _root(
 
 @db_app.command("upgrade")
 def db_upgrade(
-    database_url: str | None = DATABASE_OPTION,
+    database_url: str | None = DATABASE_URL_OPTION,
     revision: str = typer.Option("heads", help="Target revision (default: every branch head)."),
 ) -> None:
     """Create the database if needed and apply every migration up to REVISION.
@@ -65,17 +54,17 @@ def db_upgrade(
     """
     from trusthub.migrations import current_revision, upgrade
 
-    url = _database_url(database_url)
+    url = resolve_database_url(database_url)
     upgrade(url, revision)
     console.print(f"database at revision [bold]{current_revision(url)}[/bold]")
 
 
 @db_app.command("current")
-def db_current(database_url: str | None = DATABASE_OPTION) -> None:
+def db_current(database_url: str | None = DATABASE_URL_OPTION) -> None:
     """Print the database's migration revision (empty if never migrated)."""
     from trusthub.migrations import current_revision
 
-    typer.echo(current_revision(_database_url(database_url)) or "")
+    typer.echo(current_revision(resolve_database_url(database_url)) or "")
 
 
 @app.command()

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from trusthub.cli_options import DATABASE_URL_OPTION
 from trusthub.config import get_settings
 from trusthub.demo.service import (
     DEFAULT_DATABASE_BATCH,
@@ -94,13 +95,7 @@ def seed(
         help="Random seed; the same seed builds the same world. Default: TRUSTHUB_DEMO_SEED.",
         show_default=False,
     ),
-    database_url: str | None = typer.Option(
-        None,
-        "--database-url",
-        envvar="TRUSTHUB_DATABASE_URL",
-        help="SQLAlchemy URL of a migrated database. Default: the embedded SQLite file.",
-        show_default=False,
-    ),
+    database_url: str | None = DATABASE_URL_OPTION,
     parquet: Path | None = typer.Option(
         None,
         "--parquet",

@@ -9,6 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from trusthub.cli_options import DATABASE_URL_OPTION, resolve_database_url
 from trusthub.config import get_settings
 from trusthub.db import make_engine, make_session_factory, transaction
 from trusthub.identity import service
@@ -27,14 +28,6 @@ client_app = typer.Typer(
 keys_app = typer.Typer(help="List and rotate the provider's signing keys.", no_args_is_help=True)
 identity_app.add_typer(client_app, name="client")
 identity_app.add_typer(keys_app, name="keys")
-
-DATABASE_OPTION = typer.Option(
-    None,
-    "--database-url",
-    envvar="TRUSTHUB_DATABASE_URL",
-    help="SQLAlchemy URL. Default: the embedded SQLite file var/trusthub.db.",
-    show_default=False,
-)
 
 
 def _fail(problem: Problem) -> typer.Exit:
@@ -62,14 +55,14 @@ def client_add(
     jwks: Path = typer.Option(..., help="File with the client's PUBLIC JWKS.", exists=True),
     scope: list[str] = typer.Option(["exchange"], help="Scope it may get; repeat for more."),
     name: str | None = typer.Option(None, help="Display name."),
-    database_url: str | None = DATABASE_OPTION,
+    database_url: str | None = DATABASE_URL_OPTION,
 ) -> None:
     """Register an organisation's machine client and print its client_id.
 
     The client gets access tokens from POST /oauth2/token with grant_type=client_credentials,
     authenticating with a private_key_jwt assertion signed by a key of JWKS (ES256 or RS256).
     """
-    engine = make_engine(database_url or get_settings().database_url)
+    engine = make_engine(resolve_database_url(database_url))
     try:
         with transaction(make_session_factory(engine)) as session:
             client_id = service.register_machine_client(
@@ -92,7 +85,7 @@ def client_add_relying_party(
     jwks: Path | None = typer.Option(
         None, help="PUBLIC JWKS for private_key_jwt; without it the client gets a secret."
     ),
-    database_url: str | None = DATABASE_OPTION,
+    database_url: str | None = DATABASE_URL_OPTION,
 ) -> None:
     """Register a service citizens sign in to; prints its registration as JSON.
 
@@ -114,7 +107,7 @@ def client_add_relying_party(
             field = ".".join(str(part) for part in error["loc"]) or "registration"
             console.print(f"[red]{field}[/red]: {error['msg'].removeprefix('Value error, ')}")
         raise typer.Exit(1) from invalid
-    engine = make_engine(database_url or get_settings().database_url)
+    engine = make_engine(resolve_database_url(database_url))
     try:
         with transaction(make_session_factory(engine)) as session:
             view = service.register_relying_party(session, data)
@@ -151,9 +144,9 @@ def keys_rotate(
 
 
 @identity_app.command("purge")
-def purge(database_url: str | None = DATABASE_OPTION) -> None:
+def purge(database_url: str | None = DATABASE_URL_OPTION) -> None:
     """Delete expired codes, tokens, sessions, held requests and used assertion ids."""
-    engine = make_engine(database_url or get_settings().database_url)
+    engine = make_engine(resolve_database_url(database_url))
     try:
         with transaction(make_session_factory(engine)) as session:
             counts = service.purge_expired(session)

@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from trusthub.cli_options import DATABASE_URL_OPTION, resolve_database_url
 from trusthub.config import get_settings
 from trusthub.db import make_engine, make_session_factory, transaction
 from trusthub.opendata.sources import Kind, registry
@@ -34,7 +35,6 @@ opendata_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
-DATABASE = typer.Option(None, "--database-url", envvar="TRUSTHUB_DATABASE_URL", show_default=False)
 DATA_DIR = typer.Option(
     None,
     "--data-dir",
@@ -54,7 +54,7 @@ def _kind(name: str) -> Kind:
 
 @contextmanager
 def _session(database_url: str | None) -> Iterator[Session]:
-    engine = make_engine(database_url or get_settings().database_url)
+    engine = make_engine(resolve_database_url(database_url))
     try:
         with transaction(make_session_factory(engine)) as session:
             yield session
@@ -116,7 +116,7 @@ def load(
         None, help="Publisher's registry slug (default: the real publisher's usual slug)."
     ),
     notes: str = typer.Option("", help="What changed in this version."),
-    database_url: str | None = DATABASE,
+    database_url: str | None = DATABASE_URL_OPTION,
     data_dir: Path | None = DATA_DIR,
 ) -> None:
     """Publish the real files (or generated ones) as a new version of their dataset.
@@ -156,7 +156,7 @@ def publish(
     file: list[str] = typer.Option(
         [], "--file", help="RESOURCE=PATH, once per resource: CSV (headed), Parquet, or any file."
     ),
-    database_url: str | None = DATABASE,
+    database_url: str | None = DATABASE_URL_OPTION,
     data_dir: Path | None = DATA_DIR,
 ) -> None:
     """Publish a version described by a manifest (the same JSON the upload API takes).
@@ -196,7 +196,7 @@ def publish(
 
 
 @opendata_app.command("list")
-def list_datasets(database_url: str | None = DATABASE) -> None:
+def list_datasets(database_url: str | None = DATABASE_URL_OPTION) -> None:
     """List the published datasets with their latest version."""
     from trusthub.opendata import service
 

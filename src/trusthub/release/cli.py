@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
+from trusthub.cli_options import DATABASE_URL_OPTION, resolve_database_url
 from trusthub.config import get_settings
 from trusthub.db import make_engine, make_session_factory, transaction
 from trusthub.problems import Problem
@@ -29,13 +30,12 @@ release_app = typer.Typer(
 budget_app = typer.Typer(help="Differential-privacy budgets per dataset and recipient.")
 release_app.add_typer(budget_app, name="budget")
 
-DATABASE = typer.Option(None, "--database-url", envvar="TRUSTHUB_DATABASE_URL", show_default=False)
 BY = typer.Option(None, "--by", help="Who is releasing (default: your login name).")
 
 
 @contextmanager
 def _session(database_url: str | None) -> Iterator[Session]:
-    engine = make_engine(database_url or get_settings().database_url)
+    engine = make_engine(resolve_database_url(database_url))
     try:
         with transaction(make_session_factory(engine)) as session:
             yield session
@@ -62,7 +62,7 @@ def run(
     spec_path: Path = typer.Argument(..., metavar="SPEC.yaml", help="The release specification."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder; must not exist yet."),
     by: str | None = BY,
-    database_url: str | None = DATABASE,
+    database_url: str | None = DATABASE_URL_OPTION,
 ) -> None:
     """Check SPEC.yaml, run the release and write it to --out in one step.
 
@@ -101,7 +101,7 @@ def run(
 
 
 @release_app.command("list")
-def list_releases(database_url: str | None = DATABASE) -> None:
+def list_releases(database_url: str | None = DATABASE_URL_OPTION) -> None:
     """Every release made, newest first, as JSON lines."""
     from trusthub.release import service
 
@@ -116,7 +116,7 @@ def budget_set(
     recipient: str = typer.Argument(...),
     epsilon: float = typer.Option(..., "--epsilon", help="Total ε the recipient may spend."),
     delta: float = typer.Option(0.0, "--delta", help="Total δ (for the Gaussian mechanism)."),
-    database_url: str | None = DATABASE,
+    database_url: str | None = DATABASE_URL_OPTION,
 ) -> None:
     """Create or change a recipient's privacy budget on a dataset."""
     from pydantic import ValidationError
@@ -140,7 +140,7 @@ def budget_set(
 def budget_show(
     dataset: str | None = typer.Argument(None),
     recipient: str | None = typer.Argument(None),
-    database_url: str | None = DATABASE,
+    database_url: str | None = DATABASE_URL_OPTION,
 ) -> None:
     """Show one budget with its spends, or every budget."""
     from trusthub.release import service
@@ -165,7 +165,7 @@ def dicom(
     name: str = typer.Option("dicom", help="The release's name."),
     workers: int = typer.Option(2, min=1, help="Processes to use."),
     by: str | None = BY,
-    database_url: str | None = DATABASE,
+    database_url: str | None = DATABASE_URL_OPTION,
 ) -> None:
     """De-identify DICOM files (PS3.15 Basic profile, modified dates) into --out.
 
