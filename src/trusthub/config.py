@@ -118,6 +118,17 @@ class Settings(BaseSettings):
         "unset means on in development only.",
     )
 
+    idp_enabled: bool | None = Field(
+        default=None,
+        description="Serve the demo identity providers under /idp/{slug}; unset means on in "
+        "development only.",
+    )
+    idp_keys_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "idp",
+        description="Each identity provider's signing keys, {slug}.jwks.json (development "
+        "generates them, mode 0600).",
+    )
+
     @property
     def ledger_url(self) -> str:
         return self.ledger_database_url or self.database_url
