@@ -71,8 +71,11 @@ def _categories(series: Sequence[Series]) -> list[str]:
     return sorted(seen)
 
 
-def render_svg(chart: ChartData) -> str:
-    """The chart as an accessible SVG element: a title, axes, gridlines, series and a legend."""
+def render_svg(chart: ChartData, ident: str = "chart") -> str:
+    """The chart as an accessible SVG element: a title, axes, gridlines, series and a legend.
+
+    ``ident`` names the chart's title element; give each chart on one page its own.
+    """
     xs = _categories(chart.series)
     values = [y for s in chart.series for _, y in s.points]
     if not xs or not values:
@@ -92,9 +95,9 @@ def render_svg(chart: ChartData) -> str:
     parts = [
         '<svg xmlns="http://www.w3.org/2000/svg" class="trusthub-chart" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'role="img" aria-labelledby="chart-title" data-series="{len(chart.series)}" '
+        f'role="img" aria-labelledby="{escape(ident)}-title" data-series="{len(chart.series)}" '
         f'data-points="{len(values)}">',
-        f'<title id="chart-title">{escape(chart.title)}</title>',
+        f'<title id="{escape(ident)}-title">{escape(chart.title)}</title>',
     ]
     for tick in ticks:
         y = y_at(tick)
