@@ -19,11 +19,12 @@ from trusthub.ledger.entry import (
     EntryError,
     LawfulBasis,
     Outcome,
+    RecordsSummary,
     decode_entry,
     decode_record,
     encode_entry,
 )
-from trusthub.ledger.prepare import prepare
+from trusthub.ledger.prepare import AggregateDecision, prepare
 
 NHS_NUMBER = "9434765919"
 
@@ -165,10 +166,95 @@ def test_bulk_entries_commit_to_sorted_per_citizen_records() -> None:
         prepare(bulk([1, 2, 1]), key)
 
 
-def test_an_entry_names_either_a_citizen_or_records() -> None:
-    entry = prepare(decision(1), make_key()).entry
+def test_an_entry_names_at_most_one_of_a_citizen_and_records() -> None:
+    single = prepare(decision(1), make_key()).entry
+    many = prepare(bulk([1, 2, 3]), make_key()).entry
     with pytest.raises(EntryError):
-        replace(entry, citizen=None)
+        replace(single, records=many.records)
+    assert replace(single, citizen=None).is_aggregate
+    assert replace(many, records=None).is_aggregate
+    assert not single.is_aggregate and not many.is_aggregate
+
+
+def _aggregate(**changes: object) -> AggregateDecision:
+    fields: dict[str, object] = {
+        "organisation": "ons",
+        "client": "release-officer",
+        "purpose": "open_publication",
+        "outcome": Outcome.PERMIT,
+        "fields": ["age", "hours"],
+        "reasons": ["release:adult-dp", "epsilon:0.5"],
+        "source": "release",
+    }
+    fields.update(changes)
+    return AggregateDecision(**fields)  # type: ignore[arg-type]
+
+
+def test_an_aggregate_entry_has_neither_key_and_no_citizen_index_rows() -> None:
+    prepared = prepare(_aggregate(), make_key())
+    body = json.loads(prepared.leaf_input)
+    assert "citizen" not in body and "records" not in body
+    assert set(body) == {
+        "agreement", "client", "decision", "fields", "id", "lawful_basis", "organisation",
+        "purpose", "reasons", "source", "time", "v",
+    }  # fmt: skip
+    assert prepared.citizen_tags == () and prepared.records is None
+    assert decode_entry(prepared.leaf_input) == prepared.entry
+    assert prepared.leaf_hash == merkle.leaf_hash(prepared.leaf_input)
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda text: text.replace('"agreement"', '"citizen":null,"agreement"'),
+        lambda text: text.replace('"agreement"', '"records":null,"agreement"'),
+        lambda text: text.replace('"agreement"', '"records":{},"agreement"'),
+    ],
+)
+def test_an_aggregate_entry_has_one_encoding(mangle: object) -> None:
+    data = prepare(_aggregate(), make_key()).leaf_input.decode()
+    with pytest.raises(EntryError):
+        decode_entry(mangle(data).encode())  # type: ignore[operator]
+
+
+def test_an_entry_with_both_a_citizen_and_records_does_not_decode() -> None:
+    data = prepare(bulk([1, 2]), make_key()).leaf_input.decode()
+    both = data.replace('"client"', '"citizen":"' + "ab" * 32 + '","client"')
+    with pytest.raises(EntryError):
+        decode_entry(both.encode())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    subject=st.sampled_from(["citizen", "records", "none"]),
+    fields=st.lists(token, max_size=8),
+    reasons=st.lists(reason, max_size=4),
+    outcome=st.sampled_from(Outcome),
+)
+def test_every_subject_shape_round_trips_exactly(
+    subject: str, fields: list[str], reasons: list[str], outcome: Outcome
+) -> None:
+    entry = Entry(
+        id="1" * 32,
+        time=datetime(2026, 3, 1, tzinfo=UTC),
+        source="release",
+        organisation="ucl",
+        client="release-officer",
+        agreement=None,
+        purpose="research",
+        lawful_basis=None,
+        fields=tuple(fields),
+        decision=outcome,
+        reasons=tuple(reasons),
+        citizen="cd" * 32 if subject == "citizen" else None,
+        records=RecordsSummary(3, "ef" * 32) if subject == "records" else None,
+    )
+    data = encode_entry(entry)
+    assert decode_entry(data) == entry
+    assert (b'"citizen"' in data, b'"records"' in data) == (
+        subject == "citizen",
+        subject == "records",
+    )
 
 
 def test_production_refuses_to_run_on_generated_ledger_keys(tmp_path: Path) -> None:

@@ -83,7 +83,9 @@ class Entry:
     """One decision as it is published: who asked, why, under what, what they got, for whom.
 
     The citizen is a hiding commitment (``citizen``), or, for a bulk disclosure, a summary of a
-    sub-tree of per-citizen records (``records``); exactly one of the two is set.
+    sub-tree of per-citizen records (``records``); at most one of the two is set. Neither is set
+    for a decision about no identifiable person: an aggregate (differentially private
+    statistics) or a release from a source whose people the hub cannot resolve.
     """
 
     id: str
@@ -115,14 +117,19 @@ class Entry:
         _check_list(_TOKEN, self.fields, "fields", MAX_FIELDS)
         object.__setattr__(self, "fields", tuple(sorted(set(self.fields))))
         _check_list(_REASON, self.reasons, "reasons", MAX_REASONS)
-        if (self.citizen is None) == (self.records is None):
-            raise EntryError("an entry names either one citizen or a set of records")
+        if self.citizen is not None and self.records is not None:
+            raise EntryError("an entry names one citizen or a set of records, not both")
         if self.citizen is not None:
             _check(_HASH_HEX, self.citizen, "citizen")
 
     @property
     def is_bulk(self) -> bool:
         return self.records is not None
+
+    @property
+    def is_aggregate(self) -> bool:
+        """About no one in particular: no citizen commitment and no per-citizen records."""
+        return self.citizen is None and self.records is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +164,7 @@ def entry_json(entry: Entry) -> dict[str, Any]:
     }
     if entry.records is not None:
         body["records"] = {"count": entry.records.count, "root": entry.records.root}
-    else:
+    elif entry.citizen is not None:
         body["citizen"] = entry.citizen
     return body
 
@@ -219,7 +226,7 @@ def _strings(value: object, name: str) -> tuple[str, ...]:
 def decode_entry(data: bytes) -> Entry:
     """Parse a leaf input and insist it is canonical, so one entry has exactly one encoding."""
     body = _load(data)
-    subject = {"citizen"} if "citizen" in body else {"records"}
+    subject = {key for key in ("citizen", "records") if key in body}
     if set(body) != _ENTRY_KEYS | subject:
         raise EntryError("leaf input has missing or unknown keys")
     try:

@@ -4,7 +4,8 @@ Recorders (the exchange, identity and release parts) describe a decision with th
 in clear; ``prepare`` swaps the id for a commitment, encodes the canonical entry and hashes it, so
 the single writer thread only stores. A bulk disclosure becomes one entry whose ``records``
 commit to an RFC 9162 sub-tree of per-citizen records, sorted by commitment so that their order
-reveals nothing about the extract.
+reveals nothing about the extract. An aggregate decision (statistics, a release whose people the
+hub cannot resolve) becomes an entry about no one.
 """
 
 from __future__ import annotations
@@ -75,6 +76,26 @@ class BulkDecision:
 
 
 @dataclass(frozen=True, slots=True)
+class AggregateDecision:
+    """A decision about no identifiable person, such as differentially private statistics."""
+
+    organisation: str
+    client: str
+    purpose: str
+    outcome: Outcome
+    agreement: str | None = None
+    lawful_basis: LawfulBasis | None = None
+    fields: Sequence[str] = ()
+    reasons: Sequence[str] = ()
+    source: str = "exchange"
+    time: datetime | None = None
+
+
+LedgerDecision = Decision | BulkDecision | AggregateDecision
+"""Anything a recorder can put on the ledger."""
+
+
+@dataclass(frozen=True, slots=True)
 class PreparedRecords:
     """A bulk entry's sub-tree, ready to store: record inputs in tree order and encoded tiles."""
 
@@ -98,10 +119,12 @@ def _now(moment: datetime | None) -> datetime:
     return moment if moment is not None else datetime.now(UTC)
 
 
-def prepare(decision: Decision | BulkDecision, key: CommitmentKey) -> PreparedEntry:
+def prepare(decision: LedgerDecision, key: CommitmentKey) -> PreparedEntry:
     """Commit to the citizen(s), build the canonical entry and hash it."""
     if isinstance(decision, BulkDecision):
         return _prepare_bulk(decision, key)
+    if isinstance(decision, AggregateDecision):
+        return _prepare_aggregate(decision)
     entry_id = secrets.token_hex(16)
     commitment, _ = key.commit(entry_id, decision.citizen_id)
     entry = Entry(
@@ -121,6 +144,24 @@ def prepare(decision: Decision | BulkDecision, key: CommitmentKey) -> PreparedEn
     leaf_input = encode_entry(entry)
     tag = key.lookup_tag(decision.citizen_id)
     return PreparedEntry(entry, leaf_input, merkle.leaf_hash(leaf_input), ((tag, SINGLE),))
+
+
+def _prepare_aggregate(decision: AggregateDecision) -> PreparedEntry:
+    entry = Entry(
+        id=secrets.token_hex(16),
+        time=_now(decision.time),
+        source=decision.source,
+        organisation=decision.organisation,
+        client=decision.client,
+        agreement=decision.agreement,
+        purpose=decision.purpose,
+        lawful_basis=decision.lawful_basis,
+        fields=tuple(decision.fields),
+        decision=decision.outcome,
+        reasons=tuple(decision.reasons),
+    )
+    leaf_input = encode_entry(entry)
+    return PreparedEntry(entry, leaf_input, merkle.leaf_hash(leaf_input), ())
 
 
 def build_subtree(inputs: Sequence[bytes]) -> PreparedRecords:

@@ -14,7 +14,14 @@ from trusthub.ledger import merkle, store
 from trusthub.ledger.commitments import CitizenId, CommitmentKey, opens
 from trusthub.ledger.entry import CitizenRecord, Entry, decode_entry, decode_record
 from trusthub.ledger.models import MAIN_TREE
-from trusthub.ledger.prepare import SINGLE, BulkDecision, Decision, prepare
+from trusthub.ledger.prepare import (
+    SINGLE,
+    AggregateDecision,
+    BulkDecision,
+    Decision,
+    LedgerDecision,
+    prepare,
+)
 from trusthub.ledger.runtime import Ledger
 from trusthub.ledger.writer import Receipt
 from trusthub.problems import InvalidInput, NotFound
@@ -22,7 +29,7 @@ from trusthub.problems import InvalidInput, NotFound
 MAX_CHECKPOINTS_PAGE = 1000
 
 
-def record(ledger: Ledger, decision: Decision | BulkDecision) -> Receipt:
+def record(ledger: Ledger, decision: LedgerDecision) -> Receipt:
     """Put one decision on the ledger and return once it is durably committed.
 
     Raises ``LedgerUnavailable`` if it cannot be confirmed: the recorder must then refuse to
@@ -33,7 +40,7 @@ def record(ledger: Ledger, decision: Decision | BulkDecision) -> Receipt:
     return ledger.writer.append(prepared, ledger.record_timeout)
 
 
-async def record_async(ledger: Ledger, decision: Decision | BulkDecision) -> Receipt:
+async def record_async(ledger: Ledger, decision: LedgerDecision) -> Receipt:
     """As ``record``, for async handlers: waits without blocking the event loop."""
     prepared = prepare(decision, ledger.keys.commitment)
     return await ledger.writer.append_async(prepared, ledger.record_timeout)
@@ -238,6 +245,7 @@ def entries_for_citizen(
 
 
 __all__ = [
+    "AggregateDecision",
     "BulkDecision",
     "CitizenEntry",
     "ConsistencyProof",
