@@ -3,6 +3,7 @@
 from trusthub.consent import models as consent_models
 from trusthub.db import Base
 from trusthub.identity import models as identity_models
+from trusthub.identity.broker import models as identity_broker_models
 from trusthub.identity.oidc import models as identity_oidc_models
 from trusthub.ledger import models as ledger_models
 from trusthub.opendata import models as opendata_models
@@ -13,6 +14,7 @@ metadata = Base.metadata
 
 __all__ = [
     "consent_models",
+    "identity_broker_models",
     "identity_models",
     "identity_oidc_models",
     "ledger_models",

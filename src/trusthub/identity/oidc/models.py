@@ -50,6 +50,18 @@ class OAuthClient(Base):
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(8), default="ES256")
     created_at: Mapped[Timestamp]
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rp_kind: Mapped[str] = mapped_column(
+        String(16),
+        default="government",
+        server_default="government",
+        doc="government or non_government (asks consent).",
+    )
+    allowed_claims: Mapped[list[str] | None] = mapped_column(
+        JSON, doc="Claims a relying party may receive; None: every claim its scopes give."
+    )
+    minimum_vector: Mapped[str | None] = mapped_column(
+        String(32), doc="The least vector of trust the hub asks for on its behalf."
+    )
 
 
 class CitizenSession(Base):

@@ -1,0 +1,1 @@
+"""The identity broker: the hub as a relying party of certified identity providers."""
