@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 
 from sqlalchemy import Connection, insert, select, text
 
@@ -115,7 +116,7 @@ def _insert_many(
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
         sql = head.format(values=", ".join([group] * len(chunk)))
-        connection.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
+        connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
 
 
 def _insert_citizens(connection: Connection, rows: Sequence[tuple[bytes, int, int]]) -> None:

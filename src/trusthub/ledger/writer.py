@@ -14,6 +14,7 @@ import contextlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import structlog
 from sqlalchemy import Connection, Engine
@@ -30,9 +31,12 @@ class LedgerUnavailable(RuntimeError):
     """The entry could not be confirmed on the ledger; recorders must not go ahead (HTTP 503)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """Where an entry landed: its index, its leaf hash, and the first checkpoint that covers it."""
+class Receipt(NamedTuple):
+    """Where an entry landed: its index, its leaf hash, and the first checkpoint that covers it.
+
+    A named tuple rather than a frozen dataclass: one is built per acknowledged entry, on the
+    recorders' event loop, and a tuple costs a fraction of a frozen dataclass's ``__init__``.
+    """
 
     index: int
     leaf_hash: bytes
@@ -83,10 +87,12 @@ def build_batch(
     edge.bundle = (
         leaves[len(leaves) - size % tiles.BUNDLE_SIZE :] if size % tiles.BUNDLE_SIZE else []
     )
-    citizens: list[tuple[bytes, int, int]] = []
-    for offset, item in enumerate(items):
-        index = start + offset
-        citizens.extend((tag, index, position) for tag, position in item.citizen_tags)
+    citizens = [
+        (tag, index, position)
+        for index, item in enumerate(items, start)
+        for tag, position in item.citizen_tags
+    ]
+    for index, item in enumerate(items, start):
         if item.records is not None:
             tree = index + 1
             records = item.records.inputs
@@ -118,8 +124,19 @@ def append_batch(
     return size, edge
 
 
+class _Waiters:
+    """The async recorders of one batch on one event loop: one wake-up call and one timer."""
+
+    __slots__ = ("deadlines", "futures", "timer")
+
+    def __init__(self) -> None:
+        self.futures: list[asyncio.Future[None]] = []
+        self.deadlines: list[float] = []
+        self.timer: asyncio.TimerHandle | None = None
+
+
 class _Batch:
-    __slots__ = ("done", "error", "first", "futures", "items", "tree_size")
+    __slots__ = ("done", "error", "first", "items", "tree_size", "waiters")
 
     def __init__(self) -> None:
         self.items: list[PreparedEntry] = []
@@ -127,12 +144,36 @@ class _Batch:
         self.error: BaseException | None = None
         self.first = -1
         self.tree_size = -1
-        self.futures: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
+        self.waiters: dict[asyncio.AbstractEventLoop, _Waiters] = {}
 
 
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+_NOT_CONFIRMED = "the entry was not confirmed in time; its fate is unknown"
+
+
+def _settle(waiters: _Waiters) -> None:
+    """Runs on the recorders' loop once the batch is decided: wakes each of them, once."""
+    if waiters.timer is not None:
+        waiters.timer.cancel()
+        waiters.timer = None
+    for future in waiters.futures:
+        if not future.done():  # a cancelled or timed-out recorder has gone already
+            future.set_result(None)
+
+
+def _expire(loop: asyncio.AbstractEventLoop, waiters: _Waiters) -> None:
+    """Fail the recorders whose timeout has passed; re-arm for the next deadline, if any."""
+    now = loop.time()
+    upcoming = float("inf")
+    for future, deadline in zip(waiters.futures, waiters.deadlines, strict=True):
+        if future.done():
+            continue
+        if deadline <= now:
+            future.set_exception(LedgerUnavailable(_NOT_CONFIRMED))
+        else:
+            upcoming = min(upcoming, deadline)
+    waiters.timer = (
+        None if upcoming == float("inf") else loop.call_at(upcoming, _expire, loop, waiters)
+    )
 
 
 class GroupCommitWriter:
@@ -204,7 +245,7 @@ class GroupCommitWriter:
         """Queue one entry and block until its batch is committed."""
         batch, position = self.submit(prepared)
         if not batch.done.wait(timeout):
-            raise LedgerUnavailable("the entry was not confirmed in time; its fate is unknown")
+            raise LedgerUnavailable(_NOT_CONFIRMED)
         return self._receipt(batch, position)
 
     def append_many(
@@ -218,20 +259,28 @@ class GroupCommitWriter:
         return [self._receipt(batch, position) for batch, position in tickets]
 
     async def append_async(self, prepared: PreparedEntry, timeout: float | None = None) -> Receipt:
-        """Queue one entry and wait without blocking the event loop; one wake-up per batch."""
+        """Queue one entry and wait without blocking the event loop.
+
+        Each recorder awaits a future of its own (so cancelling one cancels no other); the
+        writer wakes all of a batch's recorders on a loop with one thread-safe call, and one
+        timer per batch and loop enforces the timeouts.
+        """
         loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
         with self._lock:
             batch, position = self._enqueue(prepared)
-            future = batch.futures.get(loop)
-            if future is None:
-                future = batch.futures[loop] = loop.create_future()
-        try:
-            # Shielded: a cancelled recorder must not cancel the batch's shared future.
-            await asyncio.wait_for(asyncio.shield(future), timeout)
-        except TimeoutError:
-            raise LedgerUnavailable(
-                "the entry was not confirmed in time; its fate is unknown"
-            ) from None
+            waiters = batch.waiters.get(loop)
+            if waiters is None:
+                waiters = batch.waiters[loop] = _Waiters()
+            waiters.futures.append(future)
+            if timeout is not None:
+                deadline = loop.time() + timeout
+                waiters.deadlines.append(deadline)
+                if waiters.timer is None:
+                    waiters.timer = loop.call_at(deadline, _expire, loop, waiters)
+            else:
+                waiters.deadlines.append(float("inf"))
+        await future
         return self._receipt(batch, position)
 
     @staticmethod
@@ -279,7 +328,7 @@ class GroupCommitWriter:
                 self._connection = None
         finally:
             batch.done.set()
-            for loop, future in batch.futures.items():
+            for loop, waiters in batch.waiters.items():
                 # RuntimeError: that event loop has closed; nobody is waiting there any more.
                 with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(_settle, future)
+                    loop.call_soon_threadsafe(_settle, waiters)
