@@ -117,6 +117,20 @@ class Settings(BaseSettings):
         description="Offer the DEMO sign-in (no identity proofing, level Cl/P0); "
         "unset means on in development only.",
     )
+    identity_providers: str | None = Field(
+        default=None,
+        description="Identity providers the hub brokers: a JSON list of {slug, name, "
+        "discovery_url, client_id, reach?}. Unset in development: the demo providers.",
+    )
+    identity_broker_keys: str | None = Field(
+        default=None,
+        description="Private JWKS (ES256) the hub signs its client assertions to identity "
+        "providers with (private_key_jwt): a file path or the JSON itself.",
+    )
+    identity_core_identity_keys: str | None = Field(
+        default=None,
+        description="Private JWKS (ES256) for core identity JWTs, distinct from the ID token keys.",
+    )
 
     idp_enabled: bool | None = Field(
         default=None,
