@@ -45,6 +45,23 @@ class RecordRequest(BaseModel):
     )
 
 
+MAX_BATCH = 1000
+"""The most citizens one batch may ask for; larger sets belong in a bulk extract."""
+
+
+class BatchRequest(BaseModel):
+    """Several citizens' records under one agreement and purpose, decided one by one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agreement: str = Field(min_length=1, max_length=32, examples=["DSA-2026-00001"])
+    purpose_category: PurposeCategory
+    subjects: list[Subject] = Field(min_length=1, max_length=MAX_BATCH)
+    fields: list[str] | None = Field(
+        default=None, description="Omit for every field the agreement allows."
+    )
+
+
 class LedgerReceipt(BaseModel):
     index: int
     leaf_hash: str = Field(description="Lower-case hex SHA-256 leaf hash (RFC 9162)")
@@ -56,6 +73,24 @@ class RecordAnswer(BaseModel):
     exemption: str | None = Field(
         default=None, description="Why a choice of the citizen's did not bind this use."
     )
+    ledger: LedgerReceipt
+
+
+class BatchResult(BaseModel):
+    """One citizen's answer in a batch, at the position the subject had in the request."""
+
+    position: int
+    permitted: bool
+    record: dict[str, object] | None = None
+    reasons: list[Reason] = Field(default_factory=list)
+    exemption: str | None = None
+
+
+class BatchAnswer(BaseModel):
+    """Every citizen's decision; the whole batch is one ledger entry, recorded before this."""
+
+    agreement: str
+    results: list[BatchResult]
     ledger: LedgerReceipt
 
 

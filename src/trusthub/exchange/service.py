@@ -1,33 +1,46 @@
 """The exchange's one action layer: decide, minimise, record on the ledger, then answer.
 
 Every decision — permit or refusal — is on the ledger before the answer leaves. If it cannot be
-recorded, nothing leaves: the caller gets 503.
+recorded, nothing leaves: the caller gets 503. A batch is decided citizen by citizen with the same
+pure rule and recorded as one bulk entry. Requests refused before a decision is taken (no valid
+token, no exchange scope, invalid input) are not decisions about anyone: nothing is recorded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from trusthub.consent import service as consent
 from trusthub.consent.state import ChoiceState
-from trusthub.exchange.minimise import agreement_pseudonym_key, minimise
+from trusthub.exchange.minimise import minimise
 from trusthub.exchange.policy import AgreementFacts, Ask, Decision, decide
-from trusthub.exchange.schemas import LedgerReceipt, RecordAnswer, RecordRequest
+from trusthub.exchange.schemas import (
+    BatchAnswer,
+    BatchRequest,
+    BatchResult,
+    LedgerReceipt,
+    RecordAnswer,
+    RecordRequest,
+    Subject,
+)
+from trusthub.exchange.terms import Terms, TermsCache, load_terms
 from trusthub.identity.models import Citizen
 from trusthub.identity.oidc.machine import MachineCaller
 from trusthub.ledger import service as ledger_service
+from trusthub.ledger.commitments import CitizenId
 from trusthub.ledger.entry import Outcome
+from trusthub.ledger.prepare import BulkDecision, CitizenOutcome
 from trusthub.ledger.prepare import Decision as LedgerDecision
 from trusthub.ledger.runtime import Ledger
 from trusthub.ledger.writer import LedgerUnavailable
 from trusthub.problems import NotFound, Problem
 from trusthub.registry import service as registry
-from trusthub.registry.agreement_rules import DataForm
-from trusthub.registry.models import Dataset, DatasetRecord, FieldClassification, Organisation
+from trusthub.registry.models import Dataset, DatasetRecord, Organisation
 
 UNMATCHED_SUBJECT = "unmatched"
 """What the ledger commits to when no citizen matched the identifier given."""
@@ -78,10 +91,69 @@ def _dataset(session: Session, provider: str, slug: str) -> Dataset | None:
     )
 
 
-def _citizen_id(session: Session, request: RecordRequest) -> int | None:
-    subject = request.subject
+SCOPE = "exchange"
+"""The machine token scope that online record requests need."""
+
+
+def _require_scope(caller: MachineCaller) -> None:
+    """A token without the exchange scope is refused before any decision (nothing recorded)."""
+    if SCOPE not in caller.scopes:
+        raise Problem(
+            403,
+            "Forbidden",
+            f"The access token lacks the '{SCOPE}' scope.",
+            kind="insufficient-scope",
+        )
+
+
+def _ask(caller: MachineCaller, request: RecordRequest | BatchRequest) -> Ask:
+    return Ask(
+        recipient=caller.organisation_slug,
+        agreement=request.agreement,
+        purpose_category=request.purpose_category,
+        fields=None if request.fields is None else tuple(request.fields),
+    )
+
+
+def _citizen_and_record(
+    session: Session, subject: Subject, terms: Terms | None
+) -> tuple[int | None, dict[str, Any] | None]:
+    """The citizen's id and, when the agreement's dataset holds one, their record: one query."""
     column = Citizen.nhs_number if subject.nhs_number else Citizen.nino
-    return session.scalar(select(Citizen.id).where(column == (subject.nhs_number or subject.nino)))
+    value = subject.nhs_number or subject.nino
+    if terms is None:
+        return session.scalar(select(Citizen.id).where(column == value)), None
+    row = session.execute(
+        select(Citizen.id, DatasetRecord.data)
+        .outerjoin(
+            DatasetRecord,
+            and_(
+                DatasetRecord.citizen_id == Citizen.id,
+                DatasetRecord.dataset_id == terms.dataset_id,
+            ),
+        )
+        .where(column == value)
+        .order_by(DatasetRecord.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None, None
+    return int(row[0]), row[1]
+
+
+def _release(terms: Terms, record: dict[str, Any], decision: Decision) -> dict[str, Any]:
+    return minimise(record, decision.fields, terms.identifiers, terms.pseudonym_key)
+
+
+def _reasons(decision: Decision) -> list[str]:
+    reasons = [r.value for r in decision.reasons]
+    if decision.exemption is not None:
+        reasons.append(f"exemption:{decision.exemption.value}")
+    return reasons
+
+
+def _outcome(decision: Decision) -> Outcome:
+    return Outcome.PERMIT if decision.permit else Outcome.REFUSE
 
 
 def request_record(
@@ -91,77 +163,137 @@ def request_record(
     request: RecordRequest,
     master_key: bytes,
     today: date | None = None,
+    cache: TermsCache | None = None,
 ) -> RecordAnswer:
     """Answer one recipient's request for one citizen's record, or refuse it — on the ledger."""
-    today = today or date.today()
-    agreement = _agreement(session, request.agreement, today)
-    citizen_id = _citizen_id(session, request)
-    record: DatasetRecord | None = None
+    _require_scope(caller)
+    terms = load_terms(session, request.agreement, today or date.today(), master_key, cache)
+    citizen_id, record = _citizen_and_record(session, request.subject, terms)
     choices: ChoiceState | None = None
-    identifiers: frozenset[str] = frozenset()
-    if agreement is not None and citizen_id is not None:
-        view = registry.get_agreement(session, agreement.reference, today)
-        dataset = _dataset(session, view.terms.provider, view.terms.dataset)
-        if dataset is not None:
-            record = session.scalar(
-                select(DatasetRecord)
-                .where(DatasetRecord.dataset_id == dataset.id)
-                .where(DatasetRecord.citizen_id == citizen_id)
-                .limit(1)
-            )
-            identifiers = frozenset(
-                f.name
-                for f in dataset.fields
-                if f.classification is FieldClassification.DIRECT_IDENTIFIER
-            )
-        if record is not None:
-            choices = consent.current_choices(session, citizen_id)
-    ask = Ask(
-        recipient=caller.organisation_slug,
-        agreement=request.agreement,
-        purpose_category=request.purpose_category,
-        fields=None if request.fields is None else tuple(request.fields),
-    )
-    decision = decide(ask, agreement, choices)
-    receipt = _record(ledger, caller, request, agreement, decision, citizen_id)
-    if not decision.permit or record is None or agreement is None:
-        raise Refused(decision, receipt)
-    key = (
-        agreement_pseudonym_key(master_key, agreement.reference)
-        if agreement.data_form is DataForm.PSEUDONYMISED
-        else None
-    )
-    return RecordAnswer(
-        agreement=agreement.reference,
-        record=minimise(record.data, decision.fields, identifiers, key),
-        exemption=decision.exemption_reason or None,
-        ledger=receipt,
-    )
-
-
-def _record(
-    ledger: Ledger,
-    caller: MachineCaller,
-    request: RecordRequest,
-    agreement: AgreementFacts | None,
-    decision: Decision,
-    citizen_id: int | None,
-) -> LedgerReceipt:
-    """Write the decision to the ledger; without that record no answer may leave (503)."""
-    reasons = [r.value for r in decision.reasons]
-    if decision.exemption is not None:
-        reasons.append(f"exemption:{decision.exemption.value}")
+    if record is not None and citizen_id is not None:
+        choices = consent.current_choices(session, citizen_id)
+    facts = terms.facts if terms is not None else None
+    decision = decide(_ask(caller, request), facts, choices)
     entry = LedgerDecision(
         citizen_id=UNMATCHED_SUBJECT if citizen_id is None else citizen_id,
         organisation=caller.organisation_slug,
         client=caller.client_id,
         purpose=request.purpose_category.value,
-        outcome=Outcome.PERMIT if decision.permit else Outcome.REFUSE,
-        agreement=agreement.reference if agreement else None,
-        lawful_basis=agreement.lawful_basis if agreement else None,
+        outcome=_outcome(decision),
+        agreement=facts.reference if facts else None,
+        lawful_basis=facts.lawful_basis if facts else None,
         fields=decision.fields if decision.permit else (),
-        reasons=reasons,
+        reasons=_reasons(decision),
     )
+    receipt = _record(ledger, entry)
+    if not decision.permit or record is None or terms is None:
+        raise Refused(decision, receipt)
+    return RecordAnswer(
+        agreement=terms.facts.reference,
+        record=_release(terms, record, decision),
+        exemption=decision.exemption_reason or None,
+        ledger=receipt,
+    )
+
+
+def _batch_citizens(session: Session, subjects: Sequence[Subject]) -> list[int | None]:
+    """Each subject's citizen id (None when nobody matches), in two indexed IN queries."""
+    by_nhs: dict[str, int] = {}
+    by_nino: dict[str, int] = {}
+    nhs = sorted({s.nhs_number for s in subjects if s.nhs_number})
+    ninos = sorted({s.nino for s in subjects if s.nino})
+    if nhs:
+        rows = session.execute(
+            select(Citizen.nhs_number, Citizen.id).where(Citizen.nhs_number.in_(nhs))
+        )
+        by_nhs = {str(value): int(citizen_id) for value, citizen_id in rows}
+    if ninos:
+        rows = session.execute(select(Citizen.nino, Citizen.id).where(Citizen.nino.in_(ninos)))
+        by_nino = {str(value): int(citizen_id) for value, citizen_id in rows}
+    return [
+        by_nhs.get(s.nhs_number) if s.nhs_number else by_nino.get(s.nino or "") for s in subjects
+    ]
+
+
+def _batch_records(
+    session: Session, terms: Terms | None, citizen_ids: Iterable[int]
+) -> dict[int, dict[str, Any]]:
+    """Each citizen's record in the agreement's dataset (the first, as for a single request)."""
+    wanted = sorted(set(citizen_ids))
+    if terms is None or not wanted:
+        return {}
+    rows = session.execute(
+        select(DatasetRecord.citizen_id, DatasetRecord.data)
+        .where(DatasetRecord.dataset_id == terms.dataset_id)
+        .where(DatasetRecord.citizen_id.in_(wanted))
+        .order_by(DatasetRecord.id)
+    )
+    records: dict[int, dict[str, Any]] = {}
+    for citizen_id, data in rows:
+        records.setdefault(int(citizen_id), data)
+    return records
+
+
+def request_batch(
+    session: Session,
+    ledger: Ledger,
+    caller: MachineCaller,
+    request: BatchRequest,
+    master_key: bytes,
+    today: date | None = None,
+    cache: TermsCache | None = None,
+) -> BatchAnswer:
+    """Decide for each citizen in the batch with the same rule as one request; record every
+    decision in one bulk ledger entry before any record leaves."""
+    _require_scope(caller)
+    terms = load_terms(session, request.agreement, today or date.today(), master_key, cache)
+    facts = terms.facts if terms is not None else None
+    citizen_ids = _batch_citizens(session, request.subjects)
+    matched = [c for c in citizen_ids if c is not None]
+    records = _batch_records(session, terms, matched)
+    choices = consent.current_choices_many(session, records)
+    ask = _ask(caller, request)
+    decisions = [decide(ask, facts, choices.get(c) if c is not None else None) for c in citizen_ids]
+    outcomes: dict[CitizenId, CitizenOutcome] = {}
+    for position, (citizen_id, decision) in enumerate(zip(citizen_ids, decisions, strict=True)):
+        # The same citizen asked for twice is one record on the ledger, with one decision.
+        subject: CitizenId = f"{UNMATCHED_SUBJECT}:{position}" if citizen_id is None else citizen_id
+        outcomes.setdefault(
+            subject, CitizenOutcome(subject, _outcome(decision), tuple(_reasons(decision)))
+        )
+    permitted = [d for d in decisions if d.permit]
+    entry = BulkDecision(
+        citizens=list(outcomes.values()),
+        organisation=caller.organisation_slug,
+        client=caller.client_id,
+        purpose=request.purpose_category.value,
+        outcome=Outcome.PERMIT if permitted else Outcome.REFUSE,
+        agreement=facts.reference if facts else None,
+        lawful_basis=facts.lawful_basis if facts else None,
+        fields=permitted[0].fields if permitted else (),
+    )
+    receipt = _record(ledger, entry)
+    results = []
+    for position, (citizen_id, decision) in enumerate(zip(citizen_ids, decisions, strict=True)):
+        record = records.get(citizen_id) if citizen_id is not None else None
+        if decision.permit and record is not None and terms is not None:
+            results.append(
+                BatchResult(
+                    position=position,
+                    permitted=True,
+                    record=_release(terms, record, decision),
+                    exemption=decision.exemption_reason or None,
+                )
+            )
+        else:
+            results.append(
+                BatchResult(position=position, permitted=False, reasons=list(decision.reasons))
+            )
+    return BatchAnswer(agreement=request.agreement, results=results, ledger=receipt)
+
+
+def _record(ledger: Ledger, entry: LedgerDecision | BulkDecision) -> LedgerReceipt:
+    """Write the decision(s) to the ledger; without that record no answer may leave (503)."""
     try:
         receipt = ledger_service.record(ledger, entry)
     except LedgerUnavailable as error:

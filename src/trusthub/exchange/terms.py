@@ -1,0 +1,124 @@
+"""What answering under one agreement needs, loaded once per agreement version and cached.
+
+An agreement changes only by appending events (approvals, amendments, suspensions…), and a
+dataset's fields never change once registered, so the pair (number of events, last event id) is
+a complete version stamp. Each request reads that stamp in one small query and reuses the cached
+facts, identifier fields and pseudonym key only while the stamp and the day are unchanged — so a
+suspension or an amendment made by any process binds the very next request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from trusthub.exchange.minimise import agreement_pseudonym_key
+from trusthub.exchange.policy import AgreementFacts
+from trusthub.problems import NotFound
+from trusthub.registry import service as registry
+from trusthub.registry.agreement_rules import DataForm
+from trusthub.registry.models import Agreement, AgreementEvent, DatasetField, FieldClassification
+
+Stamp = tuple[str, int, int, date]
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """One agreement version as the exchange applies it."""
+
+    facts: AgreementFacts
+    dataset_id: int
+    identifiers: frozenset[str]
+    pseudonym_key: bytes | None
+    """Set when the agreement's data form is pseudonymised."""
+
+
+class TermsCache:
+    """A small per-process LRU of ``Terms`` by version stamp; stale stamps simply age out."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[Stamp, Terms] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, stamp: Stamp) -> Terms | None:
+        with self._lock:
+            terms = self._items.get(stamp)
+            if terms is not None:
+                self._items.move_to_end(stamp)
+            return terms
+
+    def put(self, stamp: Stamp, terms: Terms) -> None:
+        with self._lock:
+            self._items[stamp] = terms
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def _stamp(session: Session, reference: str) -> tuple[int, int, int] | None:
+    row = session.execute(
+        select(Agreement.dataset_id, func.count(AgreementEvent.id), func.max(AgreementEvent.id))
+        .join(AgreementEvent, AgreementEvent.agreement_id == Agreement.id)
+        .where(Agreement.reference == reference)
+        .group_by(Agreement.id, Agreement.dataset_id)
+    ).first()
+    return None if row is None else (int(row[0]), int(row[1]), int(row[2] or 0))
+
+
+def _load(
+    session: Session, reference: str, dataset_id: int, today: date, master_key: bytes
+) -> Terms | None:
+    try:
+        view = registry.get_agreement(session, reference, today)
+    except NotFound:
+        return None
+    terms = view.terms
+    facts = AgreementFacts(
+        reference=view.reference,
+        status=view.status,
+        recipient=terms.recipient,
+        fields=tuple(terms.fields),
+        purpose_category=terms.purpose_category,
+        data_form=terms.data_form,
+        lawful_basis=terms.lawful_basis,
+    )
+    identifiers = frozenset(
+        session.scalars(
+            select(DatasetField.name).where(
+                DatasetField.dataset_id == dataset_id,
+                DatasetField.classification == FieldClassification.DIRECT_IDENTIFIER,
+            )
+        )
+    )
+    key = (
+        agreement_pseudonym_key(master_key, view.reference)
+        if terms.data_form is DataForm.PSEUDONYMISED
+        else None
+    )
+    return Terms(facts, dataset_id, identifiers, key)
+
+
+def load_terms(
+    session: Session,
+    reference: str,
+    today: date,
+    master_key: bytes,
+    cache: TermsCache | None = None,
+) -> Terms | None:
+    """The agreement's current terms and status today, or None if there is no such agreement."""
+    found = _stamp(session, reference)
+    if found is None:
+        return None
+    dataset_id, count, last = found
+    stamp: Stamp = (reference, count, last, today)
+    terms = cache.get(stamp) if cache is not None else None
+    if terms is None:
+        terms = _load(session, reference, dataset_id, today, master_key)
+        if terms is not None and cache is not None:
+            cache.put(stamp, terms)
+    return terms
