@@ -92,12 +92,12 @@ def test_trusthub_css_sets_a_system_font(client: TestClient) -> None:
     assert "system-ui" in css.text
 
 
-def test_citizen_page_is_honest_that_sign_in_is_not_here_yet(client: TestClient) -> None:
-    body = client.get("/citizen").text
-    assert "Signing in is not available yet" in body
-    assert "identity hub" in body
-    assert "<form" not in body
-    assert client.get("/citizen.json").json()["sign_in_available"] is False
+def test_citizen_page_sends_the_signed_out_to_sign_in(client: TestClient) -> None:
+    answer = client.get("/citizen", headers=HTML, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/citizen/sign-in"
+    assert "Sign in to see your data" in client.get("/citizen", headers=HTML).text
+    assert client.get("/citizen.json").status_code == 401
 
 
 def test_organisations_page_lists_kind_and_dpo(seeded: TestClient) -> None:

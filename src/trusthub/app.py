@@ -15,6 +15,8 @@ from trusthub.db import make_engine, make_session_factory
 from trusthub.exchange.routes import router as exchange_router
 from trusthub.identity.oidc.routes import router as oidc_router
 from trusthub.identity.routes import router as identity_router
+from trusthub.ledger.audit_pages import router as ledger_audit_router
+from trusthub.ledger.citizen_pages import router as citizen_pages_router
 from trusthub.ledger.routes import router as ledger_router
 from trusthub.ledger.runtime import open_ledger
 from trusthub.observability import RequestContextMiddleware, configure_logging, metrics_response
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(consent_router)
     app.include_router(exchange_router)
     app.include_router(ledger_router)
+    app.include_router(citizen_pages_router)
+    app.include_router(ledger_audit_router)
     app.include_router(ckan_router)
     app.include_router(opendata_router)  # DCAT's .ttl/.jsonld before the pages' /{name}
     app.include_router(opendata_pages_router)

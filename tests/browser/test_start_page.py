@@ -223,7 +223,8 @@ def test_start_page(page: tuple[Page, Traffic], base_url: str) -> None:
     [
         ("/organisations", "Organisations"),
         (f"/organisations/{SEEDED_ORGANISATION}", "Moorfields Eye Hospital NHS Foundation Trust"),
-        ("/citizen", "Your data"),
+        ("/citizen/sign-in", "Sign in to see your data"),
+        ("/ledger", "The ledger"),
         ("/register", "Register of data-sharing agreements"),
     ],
 )

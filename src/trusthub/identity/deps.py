@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 
-from trusthub.deps import AppSettings
+from trusthub.deps import AppSettings, DbSession
+from trusthub.identity import hub_signin
 from trusthub.identity.oidc.machine import MachineCaller, verify_machine_token
 from trusthub.identity.oidc.provider import get_provider
 from trusthub.problems import Problem
@@ -26,3 +27,14 @@ def require_machine_client(
 
 MachineClient = Annotated[MachineCaller, Depends(require_machine_client)]
 """Use as a route parameter type: ``caller: MachineClient``."""
+
+
+def signed_in_citizen(request: Request, session: DbSession, settings: AppSettings) -> int | None:
+    """The citizen signed in at the hub in this browser, or None: never an id from the request."""
+    provider = get_provider(settings)
+    token = request.cookies.get(hub_signin.session_cookie(provider))
+    return hub_signin.signed_in_citizen(session, provider, token)
+
+
+SignedInCitizen = Annotated[int | None, Depends(signed_in_citizen)]
+"""Use as a page parameter type; the page decides what to do for nobody (redirect or 401)."""

@@ -69,15 +69,6 @@ class RegisterPage(BaseModel):
     agreements: list[RegisterEntry]
 
 
-class CitizenPage(BaseModel):
-    """The citizen's area before sign-in exists: what it will offer, and that it is not here yet."""
-
-    sign_in_available: bool
-    sign_in_note: str
-    planned: list[Promise]
-    links: list[Link]
-
-
 START = StartPage(
     promises=[
         Promise(
@@ -139,48 +130,11 @@ START = StartPage(
     ],
 )
 
-CITIZEN = CitizenPage(
-    sign_in_available=False,
-    sign_in_note="Signing in is not available yet. It arrives with TrustHub’s identity hub, "
-    "which will let you prove who you are once. Until then this page only explains what "
-    "you will be able to do here.",
-    planned=[
-        Promise(
-            title="See who has used your data",
-            text="Which organisation used your data, when, for what purpose, and under which "
-            "agreement and law — taken straight from the ledger.",
-        ),
-        Promise(
-            title="Set your national data opt-out",
-            text="Choose whether your data may be used for research and planning, and change "
-            "your mind at any time. Your choice takes effect in seconds.",
-        ),
-        Promise(
-            title="Check the record is genuine",
-            text="Confirm that the entries about you are in the public ledger and have not "
-            "been changed since they were written.",
-        ),
-    ],
-    links=[
-        Link(
-            text="Organisations and the data they hold",
-            href="/organisations",
-            description="You can already see which organisations are registered and what data "
-            "each of them holds.",
-        ),
-    ],
-)
-
 
 @page("/")
 def start(request: Request) -> Response:
     """The start page explains TrustHub to a citizen before anything else."""
     return render(request, "start.html", lambda: START)
-
-
-@page("/citizen")
-def citizen(request: Request) -> Response:
-    return render(request, "citizen.html", lambda: CITIZEN)
 
 
 @page("/organisations")
