@@ -86,8 +86,8 @@ def test_citizens_by_birth_date_sex_and_postcode(world: Path, tmp_path: Path) ->
     spec = {
         "name": "citizens-open",
         "source": {"parquet": "citizens.parquet"},
-        "recipient": "open-data",
-        "agreement": "open",
+        "recipient": "ons-research",
+        "agreement": "DSA-2026-0100",
         "fields": {
             name: {"role": "direct_identifier", "action": "drop"}
             for name in pq.read_schema(world / "citizens.parquet").names

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from release_support import running_ledger
 from test_release_adult import ADULT, adult_spec
+from trusthub.config import Settings
 from trusthub.db import transaction
+from trusthub.ledger.runtime import Ledger
 from trusthub.problems import Problem
 from trusthub.release import service
 from trusthub.release.schemas import BudgetSet
@@ -20,10 +25,24 @@ from trusthub.release.schemas import BudgetSet
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
 
-def run(spec: dict[str, Any], out: Path, session: Session | None = None) -> Any:
+def run(
+    spec: dict[str, Any], out: Path, session: Session | None = None, ledger: Ledger | None = None
+) -> Any:
     return service.run_release(
-        session, service.parse_spec(spec), base=ADULT, out=out, released_by="t", key=b"k" * 32
+        session,
+        service.parse_spec(spec),
+        base=ADULT,
+        out=out,
+        released_by="t",
+        key=b"k" * 32,
+        ledger=ledger,
     )
+
+
+@pytest.fixture
+def ledger(settings: Settings, engine: Engine) -> Iterator[Ledger]:
+    with running_ledger(settings, engine) as running:
+        yield running
 
 
 def nothing_written(folder: Path) -> bool:
@@ -146,18 +165,18 @@ DP_SPEC: dict[str, Any] = {
 
 
 def test_privacy_budgets_are_spent_shown_and_refused_when_exhausted(
-    tmp_path: Path, session_factory: sessionmaker[Session]
+    tmp_path: Path, session_factory: sessionmaker[Session], ledger: Ledger
 ) -> None:
     tmp_path = tmp_path / "outputs"
     tmp_path.mkdir()
     with transaction(session_factory) as session, pytest.raises(Problem, match="no privacy budget"):
-        run(DP_SPEC, tmp_path / "none", session)
+        run(DP_SPEC, tmp_path / "none", session, ledger)
     with transaction(session_factory) as session:
         service.set_budget(
             session, BudgetSet(dataset="uci-adult", recipient="example-university", epsilon=15)
         )
     with transaction(session_factory) as session:
-        outcome = run(DP_SPEC, tmp_path / "first", session)
+        outcome = run(DP_SPEC, tmp_path / "first", session, ledger)
     stats = outcome.report["statistics"]
     assert abs(stats[0]["value"] - 30162) < 50  # ε = 5: noise scale 0.2
     assert abs(stats[1]["value"] - 38.44) < 1.0
@@ -169,7 +188,7 @@ def test_privacy_budgets_are_spent_shown_and_refused_when_exhausted(
     assert budget.epsilon_left == pytest.approx(5.0)
     assert budget.spends[0].statistics == ["count(*)", "mean(age)", "histogram(salary-class)"]
     with transaction(session_factory) as session, pytest.raises(Problem) as caught:
-        run(DP_SPEC, tmp_path / "second", session)
+        run(DP_SPEC, tmp_path / "second", session, ledger)
     assert caught.value.status == 409
     assert "needs ε = 10" in caught.value.detail and "has ε = 5, δ = 0 left" in caught.value.detail
     assert not (tmp_path / "second").exists()

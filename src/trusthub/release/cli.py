@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from trusthub.cli_options import DATABASE_URL_OPTION, resolve_database_url
 from trusthub.config import get_settings
 from trusthub.db import make_engine, make_session_factory, transaction
+from trusthub.ledger.runtime import Ledger, open_ledger
 from trusthub.problems import Problem
 
 console = Console(stderr=True)
@@ -43,6 +44,20 @@ def _session(database_url: str | None) -> Iterator[Session]:
         engine.dispose()
 
 
+@contextmanager
+def _ledger(database_url: str | None) -> Iterator[Ledger]:
+    """The ledger, opened as the app opens it: its own database if configured, else this one."""
+    settings = get_settings().model_copy(
+        update={"database_url": resolve_database_url(database_url)}
+    )
+    ledger = open_ledger(settings)
+    ledger.start()
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
 def _fail(problem: Problem) -> typer.Exit:
     console.print(f"[bold red]{problem.title}[/bold red]: {problem.detail}")
     for error in problem.errors:
@@ -67,11 +82,16 @@ def run(
     """Check SPEC.yaml, run the release and write it to --out in one step.
 
     Everything is checked before anything is written: unknown fields, hierarchies that do not
-    cover a value, k larger than the table, an exhausted budget. The output folder appears only
-    when complete: data (only if the risk report passes), report.json, report.html,
-    manifest.json, and internal/ (suppressed rows: never hand it over).
+    cover a value, k larger than the table, an exhausted budget. The release is recorded on the
+    ledger before the output folder appears: data (only if the risk report passes),
+    report.json, report.html, manifest.json, and internal/ (suppressed rows: never hand it
+    over). With agreement `open`, a release whose risk report passes is also published to the
+    open-data catalogue (its publication section says where); one that fails is refused and
+    writes nothing.
     """
     from trusthub.release import service
+
+    settings = get_settings()
 
     with _bar() as bar:
         task = bar.add_task("checking", total=100)
@@ -81,7 +101,7 @@ def run(
 
         try:
             spec = service.load_spec(spec_path)
-            with _session(database_url) as session:
+            with _ledger(database_url) as ledger, _session(database_url) as session:
                 outcome = service.run_release(
                     session,
                     spec,
@@ -89,12 +109,21 @@ def run(
                     out=out.resolve(),
                     released_by=by or getpass.getuser(),
                     key=_key(),
+                    ledger=ledger,
+                    opendata_dir=settings.opendata_data_dir,
                     progress=progress,
                 )
         except Problem as problem:
             raise _fail(problem) from problem
     verdict = "[green]passed[/green]" if outcome.record.passed else "[red]did not pass[/red]"
     console.print(f"release [bold]{spec.name}[/bold] #{outcome.record.id} {verdict}: {out}")
+    if outcome.ledger is not None:
+        console.print(f"on the ledger at index {outcome.ledger['index']}")
+    if outcome.published is not None:
+        published = outcome.published
+        console.print(
+            f"published to the catalogue: {published['dataset']} version {published['version']}"
+        )
     if not outcome.record.passed:
         console.print("the risk report did not pass, so no data was written; see report.html")
         raise typer.Exit(code=2)
@@ -181,7 +210,7 @@ def dicom(
             bar.update(task, completed=done, total=total)
 
         try:
-            with _session(database_url) as session:
+            with _ledger(database_url) as ledger, _session(database_url) as session:
                 manifest = deidentify_folder(
                     session,
                     source,
@@ -191,6 +220,7 @@ def dicom(
                     agreement=agreement,
                     released_by=by or getpass.getuser(),
                     key=_key(),
+                    ledger=ledger,
                     workers=workers,
                     progress=progress,
                 )

@@ -9,17 +9,30 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from trusthub.deps import Admin, AppSettings, DbSession
+from trusthub.ledger.routes import LedgerDep
 from trusthub.release import service
 from trusthub.release.schemas import BudgetSet, BudgetView, ReleaseRequest, ReleaseView
 
 router = APIRouter(prefix="/api/v1/release", tags=["release"], dependencies=[Admin])
 
 
-@router.post("/runs", status_code=status.HTTP_201_CREATED)
-def run_release(data: ReleaseRequest, session: DbSession, settings: AppSettings) -> dict[str, Any]:
+@router.post(
+    "/runs",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        409: {"description": "The privacy budget is exhausted; the refusal is on the ledger."},
+        422: {"description": "Invalid specification, or an open release the gate refuses."},
+        503: {"description": "The ledger could not record the release; nothing was released."},
+    },
+)
+def run_release(
+    data: ReleaseRequest, session: DbSession, settings: AppSettings, ledger: LedgerDep
+) -> dict[str, Any]:
     """Run a release specification; the output goes to its own folder under the release dir.
 
-    Relative paths in the specification are read from the server's working directory.
+    The release is on the ledger before its output exists; with agreement `open` and a passing
+    risk report it is published to the open-data catalogue. Relative paths in the
+    specification are read from the server's working directory.
     """
     spec = service.parse_spec(data.spec_yaml if data.spec_yaml is not None else data.spec or {})
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -32,8 +45,15 @@ def run_release(data: ReleaseRequest, session: DbSession, settings: AppSettings)
         out=settings.release_dir / f"{spec.name}-{stamp}",
         released_by=data.released_by,
         key=service.release_key(key),
+        ledger=ledger,
+        opendata_dir=settings.opendata_data_dir,
     )
-    return {"release": outcome.record.model_dump(mode="json"), "report": outcome.report}
+    return {
+        "release": outcome.record.model_dump(mode="json"),
+        "report": outcome.report,
+        "ledger": outcome.ledger,
+        "published": outcome.published,
+    }
 
 
 @router.get("/runs")

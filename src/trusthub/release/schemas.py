@@ -7,7 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from trusthub.opendata.schemas import DatasetCreate
+from trusthub.opendata.vocab import DEFAULT_LICENCE
 
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 OPEN_PUBLICATION = "open"
@@ -174,6 +177,38 @@ class OutputSpec(Strict):
     format: Literal["parquet", "csv"] = "parquet"
 
 
+class Publication(Strict):
+    """Where an open release goes in the open-data catalogue, and how it is described there."""
+
+    dataset: str = Field(pattern=SLUG, description="The catalogue dataset's name (CKAN's).")
+    organisation: str = Field(pattern=SLUG, description="The publisher's registry slug.")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=20_000)
+    licence_id: str = DEFAULT_LICENCE
+    keywords: list[str] = Field(default_factory=list, max_length=50)
+    resource: str = Field(default="release-output", pattern=SLUG)
+
+    @model_validator(mode="after")
+    def _catalogue_accepts(self) -> Publication:
+        try:
+            self.dataset_create("")
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"{where}: {first['msg']}") from None
+        return self
+
+    def dataset_create(self, fallback_description: str) -> DatasetCreate:
+        return DatasetCreate(
+            name=self.dataset,
+            organisation=self.organisation,
+            title=self.title,
+            description=self.description or fallback_description,
+            licence_id=self.licence_id,
+            keywords=self.keywords,
+        )
+
+
 def check_agreement(value: str) -> str:
     if value != OPEN_PUBLICATION and not AGREEMENT.match(value):
         raise ValueError(
@@ -210,11 +245,37 @@ class ReleaseSpec(Strict):
     privacy: Annotated[AnonymityModel | DifferentialPrivacy, Field(discriminator="model")]
     risk_thresholds: RiskThresholds = RiskThresholds()
     output: OutputSpec = OutputSpec()
+    publication: Publication | None = Field(
+        default=None,
+        description="With agreement 'open': the catalogue dataset the release is published to.",
+    )
 
     @field_validator("agreement")
     @classmethod
     def _agreement(cls, value: str) -> str:
         return check_agreement(value)
+
+    @property
+    def is_open(self) -> bool:
+        return self.agreement == OPEN_PUBLICATION
+
+    @model_validator(mode="after")
+    def _open_publication(self) -> ReleaseSpec:
+        if self.is_open and self.publication is None:
+            raise ValueError(
+                "agreement 'open' publishes to the open-data catalogue: add a publication "
+                "section with dataset, organisation and title"
+            )
+        if self.publication is not None and not self.is_open:
+            raise ValueError("only a release with agreement 'open' takes a publication section")
+        pseudonymised = [n for n, f in self.fields.items() if f.action == "pseudonymise"]
+        if self.is_open and pseudonymised:
+            raise ValueError(
+                "pseudonyms are never openly published: drop "
+                + ", ".join(sorted(pseudonymised))
+                + " (action: drop)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _fields_fit_model(self) -> ReleaseSpec:

@@ -26,16 +26,26 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from trusthub.ledger import service as ledger_service
+from trusthub.ledger.runtime import Ledger
+from trusthub.ledger.writer import LedgerUnavailable
+from trusthub.opendata.models import OpenDataset
+from trusthub.opendata.publishing import NotPublishable, publish_release_output
+from trusthub.opendata.schemas import FieldSpec as CatalogueField
 from trusthub.problems import Conflict, NotFound, Problem
-from trusthub.release import dp
+from trusthub.registry.models import Dataset, FieldClassification, Organisation
+from trusthub.release import dp, publication
 from trusthub.release.anonymise import Anonymised, anonymise
+from trusthub.release.citizens import RowCitizens, read_with_citizens
 from trusthub.release.models import BudgetSpend, PrivacyBudget, ReleaseRecord
+from trusthub.release.recording import LedgerEntry, citizens_of, ledger_decision, purpose_of
 from trusthub.release.report import render_html
 from trusthub.release.schemas import (
     AnonymityModel,
     BudgetSet,
     BudgetView,
     CsvHierarchy,
+    DatasetSource,
     DicomRelease,
     DifferentialPrivacy,
     ReleaseSpec,
@@ -43,28 +53,59 @@ from trusthub.release.schemas import (
     Role,
     SpendView,
 )
-from trusthub.release.sources import SpecError, read_source, read_table_rows, resolve
+from trusthub.release.sources import SpecError, read_table_rows, resolve
 
 Progress = Callable[[str, float], None]
 BUDGET_TOLERANCE = 1e-9
 
 
-@dataclass(frozen=True)
-class LedgerEntry:
-    """What the ledger must hold about one release or one privacy-budget spend."""
+class LedgerUnreachable(Problem):
+    """The release could not be put on the ledger, so nothing was handed over."""
 
-    kind: str
-    release: str
-    actor: str
-    recipient: str
-    agreement: str
-    source: str
-    details: dict[str, Any]
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "Service Unavailable",
+            "The release could not be recorded on the ledger, so nothing was released or "
+            "published; try again when the ledger is back.",
+            kind="ledger-unavailable",
+        )
 
 
-def _record_release(session: Session, entry: LedgerEntry) -> None:
-    """The one place a release reaches the ledger; wired when the ledger's service lands."""
-    del session, entry
+def _registered_purpose(session: Session, agreement: str) -> tuple[str | None, Any]:
+    """The registered agreement's purpose and lawful basis, if the agreement is registered."""
+    from trusthub.registry import service as registry
+
+    if agreement == "open":
+        return None, None
+    try:
+        terms = registry.get_agreement(session, agreement).terms
+    except NotFound:
+        return None, None
+    return terms.purpose_category.value, terms.lawful_basis
+
+
+def _record_release(
+    session: Session | None, ledger: Ledger | None, entry: LedgerEntry
+) -> dict[str, Any] | None:
+    """The one place a release reaches the ledger: before any output is handed over.
+
+    Called before the session writes anything, so that on SQLite the ledger's writer (which
+    may share the file) is never kept waiting by this transaction.
+    """
+    if session is None:
+        return None  # an offline run, with no database: nothing is stored or published
+    if ledger is None:
+        raise LedgerUnreachable()
+    purpose, basis = _registered_purpose(session, entry.agreement)
+    decision = ledger_decision(
+        entry, purpose=purpose_of(entry.agreement, purpose), lawful_basis=basis
+    )
+    try:
+        receipt = ledger_service.record(ledger, decision)
+    except LedgerUnavailable as error:
+        raise LedgerUnreachable() from error
+    return {"index": receipt.index, "leaf_hash": receipt.leaf_hash.hex()}
 
 
 @dataclass(frozen=True)
@@ -72,6 +113,8 @@ class ReleaseOutcome:
     record: ReleaseView
     output: Path
     report: dict[str, Any]
+    ledger: dict[str, Any] | None = None
+    published: dict[str, Any] | None = None
 
 
 def _spec_errors(error: ValidationError) -> list[dict[str, Any]]:
@@ -199,103 +242,220 @@ def run_release(
     out: Path,
     released_by: str,
     key: bytes,
+    ledger: Ledger | None = None,
+    opendata_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> ReleaseOutcome:
-    """Check, compute and write one release; record it; nothing is written if any check fails."""
+    """Check, compute, record on the ledger, publish if open, and only then hand the output over.
+
+    With a database (``session``) the ledger is required: the release is on the ledger before
+    the output folder appears or the catalogue changes, and a ledger that cannot record stops
+    it (503, nothing written). Without one (offline runs in tests and benchmarks) nothing is
+    recorded and nothing can be published.
+    """
     note = progress or (lambda _stage, _done: None)
     _check_output(out)
+    if session is not None and ledger is None:
+        raise LedgerUnreachable()
+    _check_publication(session, spec, opendata_dir)
     note("reading the source", 0.0)
     hierarchy_rows = _hierarchy_rows(spec, base)
-    table = read_source(spec.source, base, session)
+    table, row_citizens = read_with_citizens(spec.source, base, session)
     if isinstance(spec.privacy, AnonymityModel):
         result = anonymise(spec, table, hierarchy_rows, key, progress=note)
-        return _write_anonymised(session, spec, result, out, released_by, note)
-    return _run_dp(session, spec, table, out, released_by, note)
-
-
-def _write_anonymised(
-    session: Session | None,
-    spec: ReleaseSpec,
-    result: Anonymised,
-    out: Path,
-    released_by: str,
-    note: Progress,
-) -> ReleaseOutcome:
-    note("writing", 0.9)
-    report = result.report
-    staging = _Staging(out)
-    with staging as folder:
-        if report["passed"]:
-            _write_table(result.table, folder / "data", spec.output.format)
-        _write_json(report, folder / "report.json")
-        (folder / "report.html").write_text(render_html(report), encoding="utf-8")
-        internal = folder / "internal"
-        internal.mkdir()
-        pq.write_table(
-            pa.table({"source_row": pa.array(result.suppressed_rows, pa.int64())}),
-            internal / "suppressed_rows.parquet",
-        )
-        (internal / "README.txt").write_text(
-            "For the releasing organisation only: never hand this folder to the recipient.\n",
-            encoding="utf-8",
-        )
-        _write_json(_manifest(folder), folder / "manifest.json")
-        summary = {
-            "generalisation": result.node,
-            "records": report["records"],
-            "checks": report["checks"],
-            "measured": report["measured"],
-            "risk": {k: v for k, v in report["risk"].items() if isinstance(v, dict)},
-        }
-        record = _record(session, spec, "k_anonymity", released_by, report["passed"], out, summary)
-        staging.commit()
-    note("done", 1.0)
-    return ReleaseOutcome(record=record, output=out, report=report)
-
-
-def _record(
-    session: Session | None,
-    spec: ReleaseSpec,
-    kind: str,
-    released_by: str,
-    passed: bool,
-    out: Path,
-    summary: dict[str, Any],
-) -> ReleaseView:
-    return _store(
-        session,
-        ReleaseRecord(
-            name=spec.name,
-            kind=kind,
-            source=spec.source_name,
-            recipient=spec.recipient,
-            agreement=spec.agreement,
-            released_by=released_by,
-            released_at=datetime.now(UTC),
-            passed=passed,
-            output=str(out),
-            summary=summary,
-        ),
+        hand = _Handover(session, ledger, spec, out, released_by, opendata_dir, note)
+        return hand.anonymised(result, row_citizens)
+    return _run_dp(
+        session, spec, table, _Handover(session, ledger, spec, out, released_by, opendata_dir, note)
     )
 
 
+def _check_publication(session: Session | None, spec: ReleaseSpec, data_dir: Path | None) -> None:
+    """An open release must be publishable as specified, checked before anything is computed."""
+    target = spec.publication
+    if target is None:
+        return
+    if session is None or data_dir is None:
+        raise SpecError(
+            "open publication needs the database and the open-data folder", field="publication"
+        )
+    if isinstance(spec.privacy, AnonymityModel):
+        kept = [n for n, f in spec.fields.items() if f.role is not Role.DIRECT_IDENTIFIER]
+        bad = publication.unpublishable_names(kept)
+        if bad:
+            raise SpecError(
+                "the catalogue names columns with letters, digits and _; these cannot be "
+                f"named or collide once renamed: {', '.join(bad)}",
+                field="fields",
+            )
+    organisation = session.scalar(
+        select(Organisation).where(Organisation.slug == target.organisation)
+    )
+    if organisation is None:
+        raise SpecError(
+            f"no organisation '{target.organisation}' in the registry to publish as",
+            field="publication.organisation",
+        )
+    owner = session.scalar(
+        select(OpenDataset.organisation_id).where(OpenDataset.name == target.dataset)
+    )
+    if owner is not None and owner != organisation.id:
+        raise SpecError(
+            f"the catalogue dataset '{target.dataset}' is published by another organisation",
+            field="publication.dataset",
+        )
+
+
+def _registered_classes(
+    session: Session | None, spec: ReleaseSpec
+) -> dict[str, FieldClassification] | None:
+    if session is None or not isinstance(spec.source, DatasetSource):
+        return None
+    organisation, slug = spec.source.dataset.split("/", 1)
+    dataset = session.scalar(
+        select(Dataset)
+        .join(Organisation)
+        .where(Organisation.slug == organisation, Dataset.slug == slug)
+    )
+    return None if dataset is None else {f.name: f.classification for f in dataset.fields}
+
+
+@dataclass
+class _Handover:
+    """Everything between a computed release and its recipient: ledger, record, catalogue."""
+
+    session: Session | None
+    ledger: Ledger | None
+    spec: ReleaseSpec
+    out: Path
+    released_by: str
+    opendata_dir: Path | None
+    note: Progress
+
+    def entry(self, kind: str, passed: bool, **more: Any) -> LedgerEntry:
+        return LedgerEntry(
+            kind=kind,
+            release=self.spec.name,
+            actor=self.released_by,
+            recipient=self.spec.recipient,
+            agreement=self.spec.agreement,
+            source=self.spec.source_name,
+            passed=passed,
+            **more,
+        )
+
+    def refuse(self, entry: LedgerEntry, problem: Problem) -> Problem:
+        """Put a refusal on the ledger; the caller raises the problem, having written nothing."""
+        _record_release(self.session, self.ledger, entry)
+        return problem
+
+    def anonymised(self, result: Anonymised, rows: RowCitizens | None) -> ReleaseOutcome:
+        spec, report = self.spec, result.report
+        passed = bool(report["passed"])
+        facts = (
+            f"k:{report['model']['k']}",
+            f"records:{report['records']['released']}",
+            f"suppressed:{report['records']['suppressed']}",
+        )
+        fields: list[CatalogueField] = []
+        if spec.publication is not None:
+            fields = publication.dictionary(
+                spec, result.table.column_names, _registered_classes(self.session, spec)
+            )
+            gate = publication.verdict(
+                spec.publication.resource, fields, passed, publication.failed_checks(report)
+            )
+            if not gate.allowed:
+                reasons = (*facts, *(f"gate:{r}" for r in gate.reasons))
+                refused = self.entry("k_anonymity", False, facts=reasons)
+                raise self.refuse(refused, NotPublishable(gate.reasons))
+        entry = self.entry(
+            "k_anonymity",
+            passed,
+            fields=tuple(result.table.column_names) if passed else (),
+            facts=facts,
+            citizens=citizens_of(rows, result.suppressed_rows.tolist()) if passed else None,
+        )
+        self.note("writing", 0.9)
+        staging = _Staging(self.out)
+        with staging as folder:
+            if passed:
+                _write_table(result.table, folder / "data", spec.output.format)
+            _write_json(report, folder / "report.json")
+            (folder / "report.html").write_text(render_html(report), encoding="utf-8")
+            internal = folder / "internal"
+            internal.mkdir()
+            pq.write_table(
+                pa.table({"source_row": pa.array(result.suppressed_rows, pa.int64())}),
+                internal / "suppressed_rows.parquet",
+            )
+            (internal / "README.txt").write_text(
+                "For the releasing organisation only: never hand this folder to the recipient.\n",
+                encoding="utf-8",
+            )
+            _write_json(_manifest(folder), folder / "manifest.json")
+            summary = {
+                "generalisation": result.node,
+                "records": report["records"],
+                "checks": report["checks"],
+                "measured": report["measured"],
+                "risk": {k: v for k, v in report["risk"].items() if isinstance(v, dict)},
+            }
+            outcome = self.finish(entry, summary, report, publication.renamed(result.table), fields)
+            staging.commit()
+        self.note("done", 1.0)
+        return outcome
+
+    def finish(
+        self,
+        entry: LedgerEntry,
+        summary: dict[str, Any],
+        report: dict[str, Any],
+        table: pa.Table,
+        fields: list[CatalogueField],
+    ) -> ReleaseOutcome:
+        """Ledger first, then the release record, then the catalogue; the caller then renames."""
+        receipt = _record_release(self.session, self.ledger, entry)
+        if receipt is not None:
+            summary = {**summary, "ledger": receipt}
+        record = _store(
+            self.session,
+            ReleaseRecord(
+                name=self.spec.name,
+                kind=entry.kind,
+                source=self.spec.source_name,
+                recipient=self.spec.recipient,
+                agreement=self.spec.agreement,
+                released_by=self.released_by,
+                released_at=datetime.now(UTC),
+                passed=entry.passed,
+                output=str(self.out),
+                summary=summary,
+            ),
+        )
+        published = None
+        target = self.spec.publication
+        if target is not None and self.session is not None and self.opendata_dir is not None:
+            self.note("publishing", 0.95)
+            package = publish_release_output(
+                self.session,
+                self.opendata_dir,
+                dataset=target.dataset_create(self.spec.description),
+                release_ref=f"{self.spec.name}#{record.id}",
+                table=table,
+                data_dictionary=fields,
+                risk_report_passed=entry.passed,
+                resource_name=target.resource,
+            )
+            published = {"dataset": package.name, "id": package.id, "version": package.version}
+        return ReleaseOutcome(record, self.out, report, receipt, published)
+
+
 def _store(session: Session | None, row: ReleaseRecord) -> ReleaseView:
-    """Keep the part's own record of a release and hand the entry to the ledger."""
+    """Keep the part's own record of a release (already on the ledger)."""
     if session is not None:
         session.add(row)
         session.flush()
-        _record_release(
-            session,
-            LedgerEntry(
-                kind=f"release.{row.kind}",
-                release=row.name,
-                actor=row.released_by,
-                recipient=row.recipient,
-                agreement=row.agreement,
-                source=row.source,
-                details={"passed": row.passed, "release_id": row.id, **row.summary},
-            ),
-        )
     return _release_view(row)
 
 
@@ -325,16 +485,12 @@ def _load_budget(session: Session, dataset: str, recipient: str) -> PrivacyBudge
 
 
 def _run_dp(
-    session: Session | None,
-    spec: ReleaseSpec,
-    table: pa.Table,
-    out: Path,
-    released_by: str,
-    note: Progress,
+    session: Session | None, spec: ReleaseSpec, table: pa.Table, hand: _Handover
 ) -> ReleaseOutcome:
     assert isinstance(spec.privacy, DifferentialPrivacy)
     if session is None:
         raise SpecError("differential privacy needs the database that holds the budgets")
+    note = hand.note
     note("costing the queries", 0.2)
     planned = dp.plan(spec.privacy, table)
     epsilon, delta = dp.cost(planned)
@@ -346,17 +502,15 @@ def _run_dp(
             field="privacy",
         )
     view = _budget_view(budget)
+    queried = tuple(sorted({q.field for q in spec.privacy.queries if q.field}))
+    costs = (f"epsilon:{epsilon:.6g}", f"delta:{delta:.6g}")
     if epsilon > view.epsilon_left + BUDGET_TOLERANCE or delta > view.delta_left + BUDGET_TOLERANCE:
-        raise Problem(
-            409,
-            "Privacy budget exhausted",
-            f"this release needs ε = {epsilon:.4g}, δ = {delta:.3g}; '{spec.recipient}' has "
-            f"ε = {view.epsilon_left:.4g}, δ = {view.delta_left:.3g} left on "
-            f"'{spec.source_name}': ask for fewer or smaller queries, or have the budget raised",
-            kind="budget-exhausted",
-        )
+        exhausted = (*costs, "refused:budget exhausted", f"epsilon_left:{view.epsilon_left:.6g}")
+        refused = hand.entry("differential_privacy", False, fields=queried, facts=exhausted)
+        raise hand.refuse(refused, _exhausted(spec, epsilon, delta, view))
     note("answering", 0.5)
     statistics = dp.run(planned)
+    left = {"epsilon": view.epsilon_left - epsilon, "delta": view.delta_left - delta}
     report = {
         "release": spec.name,
         "recipient": spec.recipient,
@@ -366,34 +520,55 @@ def _run_dp(
         "contributions": spec.privacy.contributions,
         "epsilon": epsilon,
         "delta": delta,
-        "budget_left_after": {
-            "epsilon": view.epsilon_left - epsilon,
-            "delta": view.delta_left - delta,
-        },
+        "budget_left_after": left,
         "statistics": statistics,
         "passed": True,
     }
     described = [f"{q.statistic}({q.field or '*'})" for q in spec.privacy.queries]
-    staging = _Staging(out)
+    entry = hand.entry(
+        "differential_privacy",
+        True,
+        fields=queried,
+        facts=(*costs, f"epsilon_left:{left['epsilon']:.6g}", *described[:9]),
+    )
+    staging = _Staging(hand.out)
     with staging as folder:
         _write_json(report, folder / "statistics.json")
         _write_json(_manifest(folder), folder / "manifest.json")
+        summary = {"epsilon": epsilon, "delta": delta, "statistics": described}
+        # the ledger first (inside finish), then the spend, charged in the same transaction
+        outcome = hand.finish(
+            entry,
+            summary,
+            report,
+            publication.statistics_table(statistics),
+            publication.statistics_dictionary(),
+        )
         budget.spends.append(
             BudgetSpend(
                 release=spec.name,
                 epsilon=epsilon,
                 delta=delta,
                 statistics=described,
-                spent_by=released_by,
+                spent_by=hand.released_by,
                 spent_at=datetime.now(UTC),
             )
         )
         session.flush()
-        summary = {"epsilon": epsilon, "delta": delta, "statistics": described}
-        record = _record(session, spec, "differential_privacy", released_by, True, out, summary)
         staging.commit()
     note("done", 1.0)
-    return ReleaseOutcome(record=record, output=out, report=report)
+    return outcome
+
+
+def _exhausted(spec: ReleaseSpec, epsilon: float, delta: float, view: BudgetView) -> Problem:
+    return Problem(
+        409,
+        "Privacy budget exhausted",
+        f"this release needs ε = {epsilon:.4g}, δ = {delta:.3g}; '{spec.recipient}' has "
+        f"ε = {view.epsilon_left:.4g}, δ = {view.delta_left:.3g} left on "
+        f"'{spec.source_name}': ask for fewer or smaller queries, or have the budget raised",
+        kind="budget-exhausted",
+    )
 
 
 def _budget_view(budget: PrivacyBudget) -> BudgetView:
@@ -495,6 +670,7 @@ def deidentify_folder(
     agreement: str,
     released_by: str,
     key: bytes,
+    ledger: Ledger | None = None,
     workers: int = 2,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
@@ -519,6 +695,8 @@ def deidentify_folder(
     if not source.is_dir():
         raise SpecError(f"no folder at {source}", field="source")
     _check_output(out)
+    if session is not None and ledger is None:
+        raise LedgerUnreachable()
     files = dicom_batch.sources(source)
     staging = _Staging(out)
     with staging as folder:
@@ -546,6 +724,24 @@ def deidentify_folder(
             {f"{i:06d}": str(p.relative_to(source)) for i, p in enumerate(files, start=1)},
             folder / "internal" / "source-map.json",
         )
+        passed = counts["error"] == 0
+        receipt = _record_release(
+            session,
+            ledger,
+            LedgerEntry(
+                kind="dicom",
+                release=checked.name,
+                actor=released_by,
+                recipient=recipient,
+                agreement=checked.agreement,
+                source=str(source.name),
+                passed=passed,
+                facts=tuple(f"files_{status}:{n}" for status, n in counts.items()),
+            ),
+        )
+        summary: dict[str, Any] = {"counts": counts}
+        if receipt is not None:
+            summary["ledger"] = receipt
         record = _store(
             session,
             ReleaseRecord(
@@ -556,9 +752,9 @@ def deidentify_folder(
                 agreement=checked.agreement,
                 released_by=released_by,
                 released_at=datetime.now(UTC),
-                passed=counts["error"] == 0,
+                passed=passed,
                 output=str(out),
-                summary={"counts": counts},
+                summary=summary,
             ),
         )
         staging.commit()

@@ -67,6 +67,13 @@ def read_source(source: Source, base: Path, session: Session | None) -> pa.Table
 
 
 def _registered(source: DatasetSource, session: Session | None) -> pa.Table:
+    return read_registered(source, session)[0]
+
+
+def read_registered(
+    source: DatasetSource, session: Session | None
+) -> tuple[pa.Table, list[int | None]]:
+    """A registered dataset's records and, row for row, the citizen each was matched to."""
     if session is None:
         raise SpecError("a registered dataset needs the database", field="source.dataset")
     organisation, slug = source.dataset.split("/", 1)
@@ -78,11 +85,16 @@ def _registered(source: DatasetSource, session: Session | None) -> pa.Table:
     if dataset is None:
         raise SpecError("no registered dataset by that name", field="source.dataset")
     names = [f.name for f in dataset.fields]
-    rows = session.scalars(
-        select(DatasetRecord.data).where(DatasetRecord.dataset_id == dataset.id)
+    rows = session.execute(
+        select(DatasetRecord.data, DatasetRecord.citizen_id)
+        .where(DatasetRecord.dataset_id == dataset.id)
+        .order_by(DatasetRecord.id)
     ).all()
-    columns = {n: [row.get(n) for row in rows] for n in names}
-    return pa.table(columns) if rows else pa.table({n: pa.array([], pa.string()) for n in names})
+    columns = {n: [data.get(n) for data, _ in rows] for n in names}
+    citizens = [citizen for _, citizen in rows]
+    if not rows:
+        return pa.table({n: pa.array([], pa.string()) for n in names}), citizens
+    return pa.table(columns), citizens
 
 
 def read_table_rows(path: Path, separator: str) -> list[list[str]]:
