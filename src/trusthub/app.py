@@ -15,6 +15,7 @@ from trusthub.db import make_engine, make_session_factory
 from trusthub.exchange.routes import router as exchange_router
 from trusthub.identity.oidc.routes import router as oidc_router
 from trusthub.identity.routes import router as identity_router
+from trusthub.idp.routes import router as idp_router
 from trusthub.ledger.audit_pages import router as ledger_audit_router
 from trusthub.ledger.citizen_pages import router as citizen_pages_router
 from trusthub.ledger.routes import router as ledger_router
@@ -91,5 +92,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(opendata_router)  # DCAT's .ttl/.jsonld before the pages' /{name}
     app.include_router(opendata_pages_router)
     app.include_router(release_router)
+    app.include_router(idp_router)  # the demo identity providers, /idp/{slug}
     mount_web(app)
     return app
