@@ -9,6 +9,7 @@ from trusthub import __version__
 from trusthub.cli_options import DATABASE_URL_OPTION, resolve_database_url
 from trusthub.config import get_settings
 from trusthub.demo.cli import demo_app
+from trusthub.exchange.cli import extract_app, optout_app
 from trusthub.identity.cli import identity_app
 from trusthub.ledger.cli import ledger_app
 from trusthub.opendata.cli import opendata_app
@@ -32,6 +33,8 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(identity_app, name="identity")
 app.add_typer(opendata_app, name="opendata")
 app.add_typer(release_app, name="release")
+app.add_typer(extract_app, name="extract")
+app.add_typer(optout_app, name="optout")
 
 
 @app.callback(invoke_without_command=True)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import json
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
 from trusthub.deps import DbSession
-from trusthub.exchange import service
+from trusthub.exchange import bulk, service
 from trusthub.exchange.keys import pseudonym_master_key
 from trusthub.exchange.schemas import (
     BatchAnswer,
@@ -14,9 +23,11 @@ from trusthub.exchange.schemas import (
     RecordRequest,
     Refusal,
 )
+from trusthub.exchange.sources import DatabaseSource
 from trusthub.exchange.terms import TermsCache
 from trusthub.identity.deps import MachineClient
 from trusthub.ledger.routes import LedgerDep
+from trusthub.registry.agreement_rules import PurposeCategory
 
 router = APIRouter(prefix="/exchange/v1", tags=["exchange"])
 
@@ -79,3 +90,113 @@ def request_batch(
     return service.request_batch(
         session, ledger, caller, body, _master_key(request), cache=_terms_cache(request)
     )
+
+
+RECEIPT_HEADER = "TrustHub-Receipt"
+LISTED_IN_HEADER = 100
+PARQUET = "application/vnd.apache.parquet"
+
+
+def _upload(file: UploadFile, directory: Path) -> Path:
+    """The uploaded file, spooled to disk: bulk inputs are too big to hold in memory."""
+    path = directory / "input"
+    with path.open("wb") as handle:
+        shutil.copyfileobj(file.file, handle, length=1 << 20)
+    return path
+
+
+def _answer(path: Path, media_type: str, receipt: dict[str, object], scratch: str) -> FileResponse:
+    """The file, with the receipt (row numbers capped) in a header; scratch removed after."""
+    for name in ("invalid_rows", "invalid_lines"):
+        if name in receipt:
+            receipt[name] = list(receipt[name])[:LISTED_IN_HEADER]  # type: ignore[call-overload]
+    receipt.pop("output", None)
+    return FileResponse(
+        path,
+        media_type=media_type,
+        headers={RECEIPT_HEADER: json.dumps(receipt, separators=(",", ":"))},
+        background=BackgroundTask(shutil.rmtree, scratch, ignore_errors=True),
+    )
+
+
+@router.post(
+    "/extracts",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "content": {PARQUET: {}},
+            "description": f"The extract as Parquet; the receipt (JSON) in {RECEIPT_HEADER}.",
+        },
+        403: {"description": "The agreement does not allow this extract; nothing recorded."},
+        422: {"description": "The input is refused: the problem lists rows or columns."},
+        503: {"description": "The ledger could not record the extract; nothing was released."},
+    },
+)
+def create_extract(
+    request: Request,
+    caller: MachineClient,
+    session: DbSession,
+    ledger: LedgerDep,
+    agreement: Annotated[str, Form(max_length=32)],
+    file: UploadFile,
+    skip_invalid: Annotated[bool, Form()] = False,
+) -> FileResponse:
+    """A bulk extract for the calling recipient: upload the agreement's dataset (CSV with a
+    header, or Parquet) and get back the rows the agreement and citizens' choices allow, with
+    only the agreed fields, pseudonymised where agreed. The hub keeps no copy; every matched
+    citizen's outcome is on the ledger (one bulk entry) before the answer."""
+    service._require_scope(caller)
+    scratch = tempfile.mkdtemp(prefix="trusthub-extract-")
+    try:
+        output = Path(scratch) / "extract.parquet"
+        receipt = bulk.run_extract(
+            session,
+            ledger,
+            _master_key(request),
+            DatabaseSource(session),
+            agreement=agreement,
+            recipient=caller.organisation_slug,
+            client=caller.client_id,
+            input_path=_upload(file, Path(scratch)),
+            output_path=output,
+            skip_invalid=skip_invalid,
+        )
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return _answer(output, PARQUET, asdict(receipt), scratch)
+
+
+@router.post(
+    "/optout-check",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "content": {"text/csv": {}},
+            "description": f"The usable NHS numbers, one per line; the report in {RECEIPT_HEADER}.",
+        },
+        422: {"description": "The file is refused (a line with more than one field)."},
+    },
+)
+def optout_check(
+    caller: MachineClient,
+    session: DbSession,
+    file: UploadFile,
+    purpose: Annotated[PurposeCategory, Form()] = PurposeCategory.RESEARCH,
+) -> FileResponse:
+    """Check NHS numbers (one per line) against the national data opt-out for a purpose: the
+    usable ones come back, invalid ones are reported by line number."""
+    service._require_scope(caller)
+    scratch = tempfile.mkdtemp(prefix="trusthub-optout-")
+    try:
+        output = Path(scratch) / "usable.csv"
+        report = bulk.check_opt_outs(
+            DatabaseSource(session),
+            purpose=purpose,
+            input_path=_upload(file, Path(scratch)),
+            output_path=output,
+        )
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return _answer(output, "text/csv", asdict(report), scratch)
