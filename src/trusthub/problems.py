@@ -88,6 +88,13 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def _error(error: dict[str, Any]) -> dict[str, str]:
+    """A field and message; a body that is not JSON names the body, not a character offset."""
+    if error.get("type") == "json_invalid":
+        return {"field": "body", "message": "the body is not valid JSON"}
+    return {"field": _field_name(error["loc"]), "message": _message(error)}
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Route every error through problem+json, including FastAPI's own validation errors."""
 
@@ -97,7 +104,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field_name(e["loc"]), "message": _message(e)} for e in exc.errors()]
+        errors = [_error(e) for e in exc.errors()]
         return problem_response(InvalidInput(errors), request)
 
     @app.exception_handler(StarletteHTTPException)
