@@ -112,6 +112,10 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "var" / "identity",
         description="Where development generates its signing and pairwise keys (mode 0600).",
     )
+    identity_matching_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "matching",
+        description="Each department's matching store: its records and trained model.",
+    )
     identity_demo_sign_in: bool | None = Field(
         default=None,
         description="Offer the DEMO sign-in (no identity proofing, level Cl/P0); "
