@@ -97,6 +97,7 @@ def new_ec_key() -> Key:
 def build_world(
     database_url: str, keys_dir: Path, jwks: dict[str, Any], issuer: str = ISSUER, **extra: Any
 ) -> World:
+    extra.setdefault("idp_enabled", False)  # the DEMO sign-in alone, unless a test brokers
     keys_dir.mkdir(parents=True, exist_ok=True)
     key_file = keys_dir / "signing.jwks.json"
     key_file.write_text(json.dumps(jwks))

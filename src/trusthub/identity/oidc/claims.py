@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -50,3 +51,22 @@ def userinfo_claims(
             birthdate=person.birth_date.isoformat(),
         )
     return claims
+
+
+CORE_IDENTITY_CLAIM = "https://vocab.account.gov.uk/v1/coreIdentityJWT"
+"""One Login's claim for the separately signed core identity JWT, held in UserInfo."""
+ID_TOKEN_CLAIMS = ("sub", "vot", "vtm")
+PROFILE_CLAIMS = ("given_name", "family_name", "birthdate")
+
+
+def released_claims(
+    scopes: Collection[str], confidence: int, allowed: Collection[str] | None
+) -> tuple[str, ...]:
+    """The claims a token releases: ``sub`` and the assurance claims always; names, birth date
+    and the core identity JWT only for ``profile`` at P2 or more, and only those allowed."""
+    claims = list(ID_TOKEN_CLAIMS)
+    if "profile" in scopes and confidence >= PROFILE_MIN_CONFIDENCE:
+        claims += [*PROFILE_CLAIMS, CORE_IDENTITY_CLAIM]
+    if allowed is not None:
+        claims = [c for c in claims if c in ID_TOKEN_CLAIMS or c in allowed]
+    return tuple(claims)

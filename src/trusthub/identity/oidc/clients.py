@@ -47,7 +47,15 @@ class ClientRecord:
     jwks: dict[str, Any] | None
     client_secret_hash: str | None
     id_token_signed_response_alg: str
+    rp_kind: str = "government"
+    allowed_claims: tuple[str, ...] | None = None
+    minimum_vector: str | None = None
     client_metadata: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def asks_consent(self) -> bool:
+        """Services outside government show the citizen what they will get, and ask first."""
+        return self.rp_kind == "non_government"
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -107,6 +115,9 @@ _CLIENT = (
         OAuthClient.jwks,
         OAuthClient.client_secret_hash,
         OAuthClient.id_token_signed_response_alg,
+        OAuthClient.rp_kind,
+        OAuthClient.allowed_claims,
+        OAuthClient.minimum_vector,
     )
     .outerjoin(Organisation, Organisation.id == OAuthClient.organisation_id)
     .where(OAuthClient.client_id == bindparam("client_id"), OAuthClient.disabled_at.is_(None))
@@ -136,6 +147,9 @@ def load_client(session: Session, client_id: str) -> ClientRecord | None:
         jwks=row.jwks,
         client_secret_hash=row.client_secret_hash,
         id_token_signed_response_alg=row.id_token_signed_response_alg,
+        rp_kind=row.rp_kind,
+        allowed_claims=None if row.allowed_claims is None else tuple(row.allowed_claims),
+        minimum_vector=row.minimum_vector,
         client_metadata={"post_logout_redirect_uris": list(post_logout)},
     )
 

@@ -14,12 +14,21 @@ from authlib.oidc.core import UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from joserfc.jwk import KeySet
 
+from trusthub.identity.broker import core_identity
+from trusthub.identity.broker.config import key_store
 from trusthub.identity.models import Citizen
 from trusthub.identity.oidc import sessions, store
-from trusthub.identity.oidc.claims import PROFILE_MIN_CONFIDENCE, Person, userinfo_claims
+from trusthub.identity.oidc.claims import (
+    CORE_IDENTITY_CLAIM,
+    PROFILE_MIN_CONFIDENCE,
+    Person,
+    released_claims,
+    userinfo_claims,
+)
 from trusthub.identity.oidc.clients import ClientRecord
 from trusthub.identity.oidc.grants import AuthenticatedCitizen, citizen_for
-from trusthub.identity.oidc.keys import SIGNING_ALGS
+from trusthub.identity.oidc.keys import SIGNING_ALGS, KeyStore
+from trusthub.identity.oidc.provider import Provider
 from trusthub.identity.oidc.vtr import parse_vector
 
 if TYPE_CHECKING:
@@ -75,11 +84,13 @@ class _RequestProtector(ResourceProtector):  # type: ignore[misc]
     def __init__(self, request: Any, validator: CitizenTokens) -> None:
         super().__init__()
         self.request = request
+        self.token: CitizenAccess | None = None
         self.register_token_validator(validator)
 
     def acquire_token(self, scopes: str | list[str] | None = None) -> CitizenAccess:
         wanted = [scopes] if isinstance(scopes, str) else scopes
         token: CitizenAccess = self.validate_request(wanted, self.request)
+        self.token = token
         return token
 
 
@@ -98,12 +109,38 @@ class UserInfo(UserInfoEndpoint):  # type: ignore[misc]
     def generate_user_info(self, user: AuthenticatedCitizen, scope: str) -> UserInfoClaims:
         confidence = parse_vector(user.vot).confidence
         scopes = set(scope.split())
+        access = self.resource_protector.token
+        client = access.client if access is not None else None
+        allowed = client.allowed_claims if client is not None else ()
+        released = released_claims(scopes, confidence, allowed)
         person = None
         if "profile" in scopes and confidence >= PROFILE_MIN_CONFIDENCE:
             citizen = self.server.db.get(Citizen, user.citizen_id)
             if citizen is not None:
                 person = Person(citizen.given_name, citizen.family_name, citizen.date_of_birth)
-        return UserInfoClaims(userinfo_claims(user.sub, scopes, confidence, person))
+        claims = userinfo_claims(user.sub, scopes, confidence, person)
+        claims = {k: v for k, v in claims.items() if k in released}
+        if CORE_IDENTITY_CLAIM in released and person is not None and client is not None:
+            claims[CORE_IDENTITY_CLAIM] = self._core_identity(user, client, confidence, person)
+        return UserInfoClaims(claims)
+
+    def _core_identity(
+        self, user: AuthenticatedCitizen, client: ClientRecord, confidence: int, person: Person
+    ) -> str:
+        provider = self.server.provider
+        keys = core_identity_keys(provider).keyring()
+        vc = core_identity.credential(
+            person.given_name, person.family_name, person.birth_date, provider.issuer
+        )
+        return core_identity.sign(
+            keys,
+            issuer=provider.issuer,
+            subject=user.sub,
+            audience=client.client_id,
+            confidence=confidence,
+            trustmark=provider.trustmark,
+            vc=vc,
+        )
 
     def get_issuer(self) -> str:
         issuer: str = self.server.provider.issuer
@@ -114,6 +151,11 @@ class UserInfo(UserInfoEndpoint):  # type: ignore[misc]
 
     def get_supported_algorithms(self) -> list[str]:
         return list(SIGNING_ALGS)
+
+
+def core_identity_keys(provider: Provider) -> KeyStore:
+    """The core identity key, distinct from the ID token keys (production must configure it)."""
+    return key_store(provider.core_identity_keys, "core identity")
 
 
 class EndSession(EndSessionEndpoint):  # type: ignore[misc]

@@ -12,15 +12,18 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Error
-from authlib.oidc.core.errors import LoginRequiredError
+from authlib.oauth2.rfc6749.errors import AccessDeniedError
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
+from trusthub.identity.broker import consent
 from trusthub.identity.oidc import sessions
-from trusthub.identity.oidc.claims import pairwise_subject
+from trusthub.identity.oidc.claims import pairwise_subject, released_claims
 from trusthub.identity.oidc.grants import citizen_for
 from trusthub.identity.oidc.provider import Provider
+from trusthub.identity.oidc.release import Release
 from trusthub.identity.oidc.server import HubRequest, HubServer, replayed_request
 from trusthub.identity.oidc.sessions import SignedIn, Waiting
 from trusthub.identity.oidc.vtr import Satisfied, StepUp, decide
@@ -28,6 +31,7 @@ from trusthub.models_common import utcnow
 
 AUTHORIZE_PATH = "/oauth2/authorize"
 SIGN_IN_PATH = "/identity/sign-in/"
+CONSENT_PATH = "/identity/consent/"
 CSRF_FIELD = "csrf_token"
 
 
@@ -102,8 +106,13 @@ def authorize(
     request: HubRequest,
     browser: Browser,
     resumed: Waiting | None = None,
+    consent_denied: bool = False,
 ) -> AuthorizeOutcome:
-    """Answer an authorization request: a code, an error to the service, or a trip to sign in."""
+    """Answer an authorization request: a code, an error to the service, or a trip to sign in.
+
+    A service outside government gets a code only once the citizen has agreed to the claims it
+    will receive; the request waits on the consent page meanwhile.
+    """
     signed_in = sessions.current_session(db, browser.session)
     server = HubServer(provider, db, signed_in)
     data = request.payload.data
@@ -131,6 +140,19 @@ def authorize(
     held = candidate.held if candidate else None
     decision = decide(grant.vectors, held, provider.sign_in_reach)
     if isinstance(decision, Satisfied) and candidate is not None:
+        if consent_denied:
+            return back(AccessDeniedError("The citizen did not agree to share these details."))
+        scopes = (grant.client.get_allowed_scope(request.payload.scope) or "").split()
+        claims = released_claims(scopes, decision.vot.confidence, grant.client.allowed_claims)
+        if consent.needed(db, grant.client, candidate.citizen_id, claims):
+            if "none" in prompt.split():
+                return back(ConsentRequiredError())
+            binding = browser.binding or sessions.new_secret()
+            query = urlencode(request.replayable_query())
+            handle = sessions.hold_request(
+                db, grant.client.client_id, query, decision.vot, binding, candidate.auth_time
+            )
+            return ToSignIn(CONSENT_PATH + handle, None if binding == browser.binding else binding)
         user = citizen_for(
             provider, grant.client, candidate.citizen_id, decision.vot.text, candidate.auth_time
         )
@@ -147,7 +169,12 @@ def authorize(
 
 
 def resume(
-    db: Session, provider: Provider, handle: str, browser: Browser, headers: Headers
+    db: Session,
+    provider: Provider,
+    handle: str,
+    browser: Browser,
+    headers: Headers,
+    consent_denied: bool = False,
 ) -> AuthorizeOutcome:
     """Carry on with a held request once the citizen has signed in (once per request)."""
     waiting = sessions.waiting_request(db, handle, browser.binding)
@@ -158,12 +185,21 @@ def resume(
             "This sign-in has expired, was finished already, or was started in another browser.",
         )
     request = replayed_request(provider, AUTHORIZE_PATH, waiting.query, headers)
-    return authorize(db, provider, request, browser, resumed=waiting)
+    return authorize(db, provider, request, browser, resumed=waiting, consent_denied=consent_denied)
 
 
 def token(db: Session, provider: Provider, request: HubRequest) -> Response:
     response: Response = HubServer(provider, db).create_token_response(request)
     return response
+
+
+def token_with_releases(
+    db: Session, provider: Provider, request: HubRequest
+) -> tuple[Response, list[Release]]:
+    """The token response, and the claims it releases, which must reach the ledger before it."""
+    server = HubServer(provider, db)
+    response: Response = server.create_token_response(request)
+    return response, server.releases
 
 
 def userinfo(db: Session, provider: Provider, request: HubRequest) -> Response:

@@ -43,7 +43,7 @@ from trusthub.identity.oidc.provider import (
     ID_TOKEN_TTL,
     Provider,
 )
-from trusthub.identity.oidc.vtr import Vector, VectorError, parse_vtr
+from trusthub.identity.oidc.vtr import Vector, VectorError, at_least, parse_vector, parse_vtr
 from trusthub.models_common import utcnow
 
 if TYPE_CHECKING:
@@ -207,6 +207,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             raise refuse(InvalidRequestError("state is required."))
         try:
             self.vectors = parse_vtr(data.get("vtr"))
+            minimum = self.request.client.minimum_vector
+            self.vectors = at_least(self.vectors, parse_vector(minimum) if minimum else None)
         except VectorError as error:
             raise refuse(InvalidRequestError(f"vtr: {error}.")) from error
         return redirect_uri

@@ -11,6 +11,8 @@ from pathlib import Path
 import structlog
 
 from trusthub.config import Settings
+from trusthub.identity.broker.config import broker_setup
+from trusthub.identity.broker.config import reach as broker_reach
 from trusthub.identity.oidc.keys import KeyRing, KeyStore, create_private_file_once, new_jwks
 from trusthub.identity.oidc.vtr import Vector, parse_vector
 
@@ -46,19 +48,25 @@ class ProviderSetup:
     keys_dir: Path
     development: bool
     demo_sign_in: bool
+    broker_reach: str | None = None
+    core_identity_keys: str | Path | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProviderSetup:
         development = settings.environment == "development"
         demo = settings.identity_demo_sign_in
         pairwise = settings.identity_pairwise_key
+        broker = broker_setup(settings)
+        reach = broker_reach(broker)
         return cls(
             issuer=(settings.identity_issuer or settings.base_url).rstrip("/"),
             signing_keys=settings.identity_signing_keys,
             pairwise_key=pairwise.get_secret_value() if pairwise else None,
             keys_dir=settings.identity_keys_dir,
             development=development,
-            demo_sign_in=development if demo is None else demo,
+            demo_sign_in=development and (demo is None or demo),
+            broker_reach=reach.text if reach else None,
+            core_identity_keys=broker.core_identity_keys,
         )
 
 
@@ -70,6 +78,8 @@ class Provider:
     key_store: KeyStore
     pairwise_key: bytes
     demo_sign_in: bool
+    broker_reach: str | None = None
+    core_identity_keys: str | Path | None = None
 
     def keyring(self) -> KeyRing:
         return self.key_store.keyring()
@@ -113,7 +123,10 @@ class Provider:
 
     @property
     def sign_in_reach(self) -> Vector | None:
-        """The most the sign-in methods on offer can assert; the broker will raise it."""
+        """The most the sign-in methods on offer can assert: the brokered providers' reach, or
+        the DEMO sign-in's ``Cl.P0`` where that is all there is."""
+        if self.broker_reach is not None:
+            return parse_vector(self.broker_reach)
         return parse_vector(DEMO_SIGN_IN_VECTOR) if self.demo_sign_in else None
 
 
@@ -151,6 +164,8 @@ def provider_for(setup: ProviderSetup) -> Provider:
         key_store=KeyStore(_signing_source(setup)),
         pairwise_key=_pairwise_key(setup),
         demo_sign_in=setup.demo_sign_in,
+        broker_reach=setup.broker_reach,
+        core_identity_keys=setup.core_identity_keys,
     )
 
 

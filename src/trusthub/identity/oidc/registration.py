@@ -115,6 +115,9 @@ def register_relying_party(session: Session, data: RelyingPartyCreate) -> Relyin
         jwks=_public_keys(data.jwks) if data.jwks else None,
         client_secret_hash=digest(secret) if secret else None,
         id_token_signed_response_alg=data.id_token_signed_response_alg,
+        rp_kind=data.kind,
+        allowed_claims=None if data.allowed_claims is None else list(data.allowed_claims),
+        minimum_vector=data.minimum_level,
     )
     session.add(client)
     session.flush()
@@ -126,6 +129,9 @@ def register_relying_party(session: Session, data: RelyingPartyCreate) -> Relyin
         redirect_uris=client.redirect_uris,
         token_endpoint_auth_method=client.token_endpoint_auth_method,
         id_token_signed_response_alg=client.id_token_signed_response_alg,
+        kind=client.rp_kind,
+        allowed_claims=client.allowed_claims,
+        minimum_level=client.minimum_vector,
     )
 
 

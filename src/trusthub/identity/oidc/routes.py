@@ -14,6 +14,7 @@ from weakref import WeakKeyDictionary
 
 import anyio
 import anyio.to_thread
+import structlog
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from trusthub.db import transaction
 from trusthub.deps import Admin, AppSettings, DbSession
-from trusthub.identity.oidc import flows, registration, signin
+from trusthub.identity.oidc import flows, registration, release, signin
 from trusthub.identity.oidc.flows import Browser, ConfirmLogout, Refusal, SignedOut, ToSignIn
 from trusthub.identity.oidc.metadata import discovery_document, trustmark
 from trusthub.identity.oidc.provider import Provider, get_provider
@@ -43,7 +44,10 @@ from trusthub.identity.oidc.web import (
     set_binding,
     set_session,
 )
+from trusthub.ledger import service as ledger_service
 from trusthub.problems import InvalidInput, Problem
+
+log = structlog.get_logger("trusthub.identity")
 
 router = APIRouter()
 protocol = APIRouter(tags=["identity: OpenID Connect"])
@@ -155,7 +159,21 @@ async def token(request: Request) -> Response:
     oauth_request = await _read(request, provider)
     if isinstance(oauth_request, Response):
         return oauth_request
-    response: Response = await _in_transaction(request, flows.token, provider, oauth_request)
+    response, releases = await _in_transaction(
+        request, flows.token_with_releases, provider, oauth_request
+    )
+    if releases:
+        try:
+            for released in releases:
+                await ledger_service.record_async(request.app.state.ledger, released.decision())
+        except Exception:
+            log.error("identity.release_not_recorded", client_id=releases[0].client_id)
+            await _in_transaction(request, release.revoke, releases)
+            return oauth_error(
+                "temporarily_unavailable",
+                "The release could not be recorded on the ledger; no tokens were issued.",
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
     return response
 
 

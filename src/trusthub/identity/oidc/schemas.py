@@ -8,10 +8,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from trusthub.identity.oidc.clients import CLIENT_SECRET_BASIC, PRIVATE_KEY_JWT, check_redirect_uri
 from trusthub.identity.oidc.keys import DEFAULT_ALG
+from trusthub.identity.oidc.vtr import parse_vector
 
 AuthMethod = Literal["private_key_jwt", "client_secret_basic"]
 SigningAlg = Literal["ES256", "RS256"]
 Scope = Literal["openid", "profile"]
+RpKind = Literal["government", "non_government"]
+ReleasableClaim = Literal[
+    "given_name", "family_name", "birthdate", "https://vocab.account.gov.uk/v1/coreIdentityJWT"
+]
 SECTOR = r"^[a-z0-9](?:[a-z0-9.:-]{0,253}[a-z0-9])?$"
 
 
@@ -53,6 +58,23 @@ class RelyingPartyCreate(BaseModel):
     jwks: dict[str, Any] | None = None
     id_token_signed_response_alg: SigningAlg = DEFAULT_ALG
     scopes: list[Scope] = Field(default_factory=lambda: list[Scope](["openid"]))
+    kind: RpKind = Field(
+        default="government",
+        description="non_government services show the citizen a consent screen first.",
+    )
+    allowed_claims: list[ReleasableClaim] | None = Field(
+        default=None, description="Claims it may receive; unset: all its scopes give."
+    )
+    minimum_level: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9.]{2,32}$",
+        description="The least vector of trust asked on its behalf, e.g. Cl.Cm.P2.",
+    )
+
+    @field_validator("minimum_level")
+    @classmethod
+    def _vector(cls, value: str | None) -> str | None:
+        return None if value is None else parse_vector(value).text
 
     @field_validator("redirect_uris", "post_logout_redirect_uris")
     @classmethod
@@ -80,3 +102,6 @@ class RelyingPartyView(BaseModel):
     redirect_uris: list[str]
     token_endpoint_auth_method: str
     id_token_signed_response_alg: str
+    kind: str = "government"
+    allowed_claims: list[str] | None = None
+    minimum_level: str | None = None

@@ -35,6 +35,7 @@ from trusthub.identity.oidc.grants import (
 )
 from trusthub.identity.oidc.models import AccessToken
 from trusthub.identity.oidc.provider import Provider
+from trusthub.identity.oidc.release import Release, release_for
 from trusthub.identity.oidc.sessions import SignedIn
 from trusthub.models_common import utcnow
 
@@ -161,6 +162,7 @@ class HubServer(AuthorizationServer):  # type: ignore[misc]
         self.provider = provider
         self.db = db
         self.signed_in = signed_in
+        self.releases: list[Release] = []
         self._clients: dict[str, ClientRecord | None] = {}
         self.register_token_generator("default", AccessTokens(provider))
         self.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT(self))
@@ -179,6 +181,10 @@ class HubServer(AuthorizationServer):  # type: ignore[misc]
         user = request.user
         if user is None:
             return
+        scope = token.get("scope", "")
+        self.releases.append(
+            release_for(request.client, user.citizen_id, scope, user.vot, token["access_token"])
+        )
         self.db.add(
             AccessToken(
                 token_hash=digest(token["access_token"]),

@@ -94,8 +94,19 @@ def end_session(db: Session, token: str | None) -> None:
     )
 
 
-def hold_request(db: Session, client_id: str, query: str, target: Vector, binding: str) -> str:
-    """Keep a service's request while the citizen signs in; returns the flow's handle."""
+def hold_request(
+    db: Session,
+    client_id: str,
+    query: str,
+    target: Vector,
+    binding: str,
+    since: datetime | None = None,
+) -> str:
+    """Keep a service's request while the citizen signs in (or consents); returns its handle.
+
+    ``since`` backdates the request to a sign-in that already counts for it, so that the
+    request resumed after consent still sees that sign-in as made for it.
+    """
     handle = new_secret()
     now = utcnow()
     db.add(
@@ -105,7 +116,7 @@ def hold_request(db: Session, client_id: str, query: str, target: Vector, bindin
             client_id=client_id,
             query=query,
             target=target.text,
-            created_at=now,
+            created_at=since or now,
             expires_at=now + timedelta(seconds=PENDING_TTL),
         )
     )

@@ -122,3 +122,11 @@ def decide(asked: Sequence[Vector], held: Vector | None, reachable: Vector | Non
             if reachable.satisfies(vector):
                 return StepUp(vector)
     return Unmet()
+
+
+def at_least(asked: Sequence[Vector], minimum: Vector | None) -> tuple[Vector, ...]:
+    """The asked vectors that meet a relying party's registered minimum; the minimum if none do."""
+    if minimum is None:
+        return tuple(asked)
+    kept = tuple(v for v in asked if v.satisfies(minimum))
+    return kept or (minimum,)
