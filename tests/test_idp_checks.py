@@ -1,0 +1,304 @@
+"""The identity providers' pure checks: MRZ, driver numbers, GPG 45, rate limits, KBV, fraud."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trusthub.idp import dvla, fraud, gpg45, kbv, limiter, mrz
+from trusthub.idp.gpg45 import Evidence, Scores
+
+TODAY = date(2026, 11, 24)
+ICAO_1 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"
+ICAO_2 = "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
+
+
+# --- passports: ICAO 9303 TD3 --------------------------------------------------------------
+
+
+def test_reads_the_icao_specimen() -> None:
+    passport = mrz.parse_td3(ICAO_1, ICAO_2, TODAY)
+    assert passport.surname == "ERIKSSON"
+    assert passport.given_names == "ANNA MARIA"
+    assert passport.document_number == "L898902C3"
+    assert passport.nationality == "UTO" and passport.issuing_state == "UTO"
+    assert passport.birth_date == date(1974, 8, 12)
+    assert passport.expiry_date == date(2012, 4, 15)
+    assert passport.sex == "F"
+    assert passport.personal_number == "ZE184226B"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("L898902C3", "", "6"),
+        ("740812", "", "2"),
+        ("120415", "", "9"),
+        ("ZE184226B<<<<<", "", "1"),
+        ("<<<<<<<<<", "", "0"),
+    ],
+)
+def test_check_digits_weight_seven_three_one(field: str, value: str, expected: str) -> None:
+    assert mrz.check_digit(field + value) == expected
+
+
+@pytest.mark.parametrize(
+    ("position", "replacement"),
+    [(9, "7"), (19, "3"), (27, "0"), (42, "2"), (43, "1"), (0, "M")],
+)
+def test_a_wrong_character_breaks_a_check(position: int, replacement: str) -> None:
+    broken = ICAO_2[:position] + replacement + ICAO_2[position + 1 :]
+    with pytest.raises(mrz.MrzError):
+        mrz.parse_td3(ICAO_1, broken, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("line1", "line2"),
+    [
+        (ICAO_1[:-1], ICAO_2),
+        (ICAO_1, ICAO_2.lower().replace("<", " ")),
+        ("V" + ICAO_1[1:], ICAO_2),
+        (ICAO_1, ICAO_2[:13] + "741312" + mrz.check_digit("741312") + ICAO_2[20:]),
+    ],
+)
+def test_malformed_zones_are_refused(line1: str, line2: str) -> None:
+    with pytest.raises(mrz.MrzError):
+        mrz.parse_td3(line1, line2, TODAY)
+
+
+names = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=12)
+births = st.dates(date(1930, 1, 1), date(2008, 12, 31))
+
+
+@given(names, names, st.from_regex(r"[0-9]{9}", fullmatch=True), births, st.sampled_from("MF"))
+def test_written_zones_read_back(
+    surname: str, given_name: str, number: str, birth: date, sex: str
+) -> None:
+    expiry = date(2030, 5, 17)
+    line1, line2 = mrz.make_td3(surname, given_name, number, birth, sex, expiry)
+    passport = mrz.parse_td3(line1, line2, TODAY)
+    assert (passport.surname, passport.given_names) == (surname, given_name)
+    assert (passport.document_number, passport.birth_date, passport.sex) == (number, birth, sex)
+    assert passport.expiry_date == expiry
+
+
+@given(st.from_regex(r"[0-9]{9}", fullmatch=True), st.integers(0, 8), st.integers(1, 9))
+def test_any_changed_digit_in_the_number_is_caught(number: str, position: int, delta: int) -> None:
+    line1, line2 = mrz.make_td3("SMITH", "JO", number, date(1980, 1, 2), "F", date(2030, 1, 1))
+    digit = str((int(line2[position]) + delta) % 10)
+    with pytest.raises(mrz.MrzError):
+        mrz.parse_td3(line1, line2[:position] + digit + line2[position + 1 :], TODAY)
+
+
+# --- driving licences ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("surname", "given_names", "birth", "female", "stem"),
+    [
+        ("Morgan", "Sarah Meredith", date(1965, 7, 11), True, "MORGA657115SM"),
+        ("Morgan", "Sarah", date(1965, 7, 11), False, "MORGA607115S9"),
+        ("Fox", "Ann", date(1990, 12, 1), True, "FOX99962010A9"),
+        ("MacDonald", "Iain Ross", date(1958, 3, 30), False, "MCDON503308IR"),
+        ("O'Neil-Smyth", "Mary-Jo Kate", date(2001, 1, 9), True, "ONEIL051091MJ"),
+    ],
+)
+def test_driver_number_stems(
+    surname: str, given_names: str, birth: date, female: bool, stem: str
+) -> None:
+    assert dvla.stem(surname, given_names, birth, female) == stem
+
+
+@pytest.mark.parametrize(
+    ("number", "surname", "birth", "well_formed", "matches"),
+    [
+        ("MORGA657115SM9IJ", "Morgan", date(1965, 7, 11), True, True),
+        ("morga 657115 sm9ij", "Morgan", date(1965, 7, 11), True, True),
+        ("MORGA657115SM9IJ", "Morgan", date(1965, 7, 12), True, False),
+        ("MORGA657115SM9IJ", "Morgen", date(1965, 7, 11), True, False),
+        ("MORGA607115SM9IJ", "Morgan", date(1965, 7, 11), True, False),
+        ("MORGA697115SM9IJ", "Morgan", date(1965, 7, 11), False, False),
+        ("MORGA657115SM9I", "Morgan", date(1965, 7, 11), False, False),
+    ],
+)
+def test_licences_are_checked_against_the_person(
+    number: str, surname: str, birth: date, well_formed: bool, matches: bool
+) -> None:
+    checked = dvla.check(number, surname, "Sarah Meredith", birth, female=True)
+    assert (checked.well_formed, checked.matches_person) == (well_formed, matches)
+
+
+# --- GPG 45 --------------------------------------------------------------------------------
+
+
+def s(evidence: list[tuple[int, int]], activity: int, fraud_: int, verification: int) -> Scores:
+    return Scores(tuple(Evidence(*e) for e in evidence), activity, fraud_, verification)
+
+
+@pytest.mark.parametrize(
+    ("scores", "profile", "level"),
+    [
+        (s([(4, 2)], 0, 1, 2), "M1A", 2),
+        (s([(3, 2)], 1, 2, 2), "M1B", 2),
+        (s([(3, 3)], 0, 0, 3), "M1C", 2),
+        (s([(2, 2), (3, 2)], 1, 1, 2), "M2B", 2),
+        (s([(4, 3)], 0, 1, 3), "H1A", 3),
+        (s([(4, 3)], 0, 0, 4), "H1C", 3),
+        (s([(4, 3), (3, 3)], 0, 0, 3), "H2E", 3),
+        (s([(4, 4)], 0, 1, 3), "V1B", 4),
+        (s([(2, 2)], 0, 1, 1), "L1A", 1),
+        (s([(3, 2)], 0, 0, 1), "L1B", 1),
+        (s([(1, 1), (1, 1)], 2, 2, 1), "L2B", 1),
+        (s([(4, 2)], 0, 1, 1), "L1A", 1),
+        (s([(3, 2)], 0, 1, 2), "L1A", 1),
+        (s([], 3, 3, 3), None, 0),
+        (s([(1, 1)], 0, 0, 0), None, 0),
+    ],
+)
+def test_profiles(scores: Scores, profile: str | None, level: int) -> None:
+    best = gpg45.best_profile(scores)
+    assert (best.name if best else None) == profile
+    assert gpg45.confidence(scores) == level
+
+
+def test_a_contra_indicator_stops_every_profile() -> None:
+    assert gpg45.best_profile(s([(4, 4)], 4, 4, 4), contra_indicated=True) is None
+
+
+def test_the_claim_carries_scores_and_profile() -> None:
+    scores = s([(4, 2)], 0, 1, 2)
+    claim = gpg45.claim(scores, gpg45.best_profile(scores))
+    assert claim == {
+        "profile": "M1A",
+        "confidence": "medium",
+        "level": "P2",
+        "evidence": [{"strength": 4, "validity": 2}],
+        "activity": 0,
+        "fraud": 1,
+        "verification": 2,
+    }
+
+
+score = st.integers(0, 4)
+evidence = st.builds(Evidence, score, score)
+scores_strategy = st.builds(Scores, st.lists(evidence, max_size=3).map(tuple), score, score, score)
+
+
+@given(scores_strategy, st.sampled_from(["activity", "fraud", "verification"]))
+def test_more_of_any_score_never_lowers_confidence(scores: Scores, which: str) -> None:
+    raised = Scores(
+        scores.evidence,
+        min(4, scores.activity + (which == "activity")),
+        min(4, scores.fraud + (which == "fraud")),
+        min(4, scores.verification + (which == "verification")),
+    )
+    assert gpg45.confidence(raised) >= gpg45.confidence(scores)
+
+
+@given(scores_strategy, evidence)
+def test_more_evidence_never_lowers_confidence(scores: Scores, extra: Evidence) -> None:
+    more = Scores((*scores.evidence, extra), scores.activity, scores.fraud, scores.verification)
+    assert gpg45.confidence(more) >= gpg45.confidence(scores)
+
+
+@given(scores_strategy)
+def test_the_profile_found_is_met(scores: Scores) -> None:
+    best = gpg45.best_profile(scores)
+    assert best is None or gpg45.meets(scores, best)
+
+
+# --- rate limits ---------------------------------------------------------------------------
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+LIMIT = limiter.Limit(3, timedelta(minutes=10))
+
+
+def ago(*minutes: float) -> list[datetime]:
+    return [NOW - timedelta(minutes=m) for m in minutes]
+
+
+@pytest.mark.parametrize(
+    ("failures", "allowed", "retry_after"),
+    [
+        ([], True, 0),
+        (ago(1, 2), True, 0),
+        (ago(1, 2, 3), False, 7 * 60 + 1),
+        (ago(1, 2, 9.5), False, 31),
+        (ago(1, 2, 10), True, 0),
+        (ago(1, 2, 11, 12, 13), True, 0),
+        (ago(0, 0, 0, 0), False, 10 * 60 + 1),
+        ([NOW + timedelta(minutes=1), *ago(1, 2)], True, 0),
+    ],
+)
+def test_sliding_window(failures: list[datetime], allowed: bool, retry_after: int) -> None:
+    verdict = limiter.check(failures, NOW, LIMIT)
+    assert (verdict.allowed, verdict.retry_after) == (allowed, retry_after)
+
+
+@given(st.lists(st.floats(0, 30), max_size=12))
+def test_never_more_than_the_limit_counts_in_a_window(minutes: list[float]) -> None:
+    verdict = limiter.check(ago(*minutes), NOW, LIMIT)
+    in_window = sum(1 for m in minutes if m < 10)
+    assert verdict.allowed == (in_window < LIMIT.failures)
+    assert (verdict.retry_after > 0) == (not verdict.allowed)
+
+
+# --- knowledge-based verification ----------------------------------------------------------
+
+POSTCODES = ("SW1A 2AA", "M1 1AE", "B1 1AA")
+EMPLOYERS = ("Beta plc", "Gamma Ltd", "Delta LLP", "Acme Ltd")
+BENEFITS = ("Universal Credit", "Carer's Allowance")
+FACTS = [
+    kbv.Fact("postcode", "Which postcode have you lived at?", "LS1 4AP", POSTCODES, False),
+    kbv.Fact("employer", "Who employs you?", "Acme Ltd", EMPLOYERS),
+    kbv.Fact("band", "What is your council tax band?", "C", tuple("ABCDEFGH")),
+    kbv.Fact("benefit", "Which benefit do you receive?", "Pension Credit", BENEFITS),
+    kbv.Fact("band", "A second band fact is not asked twice", "D", tuple("ABCDEFGH")),
+]
+
+
+def test_questions_offer_the_answer_among_wrong_ones() -> None:
+    asked = kbv.questions(FACTS, seed=7)
+    assert len(asked) == 4
+    assert len({q.prompt for q in asked}) == 4
+    for question in asked:
+        assert question.answer in question.options
+        assert len(set(question.options)) == len(question.options)
+        assert question.options[-1] == kbv.NONE_OF_THESE
+    assert asked == kbv.questions(FACTS, seed=7)
+    assert not asked[-1].from_records  # what the person typed comes last
+
+
+@pytest.mark.parametrize(("wrong", "score"), [(0, 3), (1, 2), (2, 0), (4, 0)])
+def test_verification_score(wrong: int, score: int) -> None:
+    asked = kbv.questions(FACTS, seed=1)
+    answers = {q.id: q.answer for q in asked}
+    for question in asked[:wrong]:
+        answers[question.id] = kbv.NONE_OF_THESE
+    assert kbv.verification_score(asked, answers) == score
+
+
+def test_too_few_questions_verify_nothing() -> None:
+    asked = kbv.questions(FACTS[:2], seed=1)
+    assert kbv.verification_score(asked, {q.id: q.answer for q in asked}) == 0
+
+
+# --- fraud ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cis", "records", "score"),
+    [((), 0, 1), ((), 3, 2), (("stolen",), 3, 0), (("deceased",), 0, 0)],
+)
+def test_fraud_score(cis: tuple[str, ...], records: int, score: int) -> None:
+    assert fraud.fraud_score(cis, records) == score
+
+
+def test_identity_keys_ignore_case_accents_and_middle_names() -> None:
+    born = date(1985, 12, 10)
+    key = fraud.identity_key("Zoë Anne", "O'Brien", born)
+    assert key == fraud.identity_key("zoe", "OBRIEN", born)
+    assert key != fraud.identity_key("Zoe", "O'Brien", date(1985, 12, 11))
