@@ -562,3 +562,28 @@ def test_the_cli_publishes_a_passing_open_release(
     with transaction(session_factory) as session:
         names = session.scalars(select(OpenDataset.name)).all()
     assert names == ["adult-census-k5"]
+
+
+def test_a_dicom_release_is_an_aggregate_entry_on_the_ledger(
+    tmp_path: Path, session_factory: sessionmaker[Session], ledger: Ledger
+) -> None:
+    import shutil
+
+    from pydicom.data import get_testdata_file
+
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for name in ("CT_small.dcm", "MR_small.dcm"):
+        shutil.copyfile(str(get_testdata_file(name)), scans / name)
+    with transaction(session_factory) as session:
+        manifest = service.deidentify_folder(
+            session, scans, tmp_path / "out", name="scans", recipient="deepmind-health",
+            agreement="DSA-2016-0001", released_by="release-officer", key=KEY, ledger=ledger,
+        )  # fmt: skip
+    assert manifest["counts"]["released"] == 2
+    with transaction(session_factory) as session:
+        (record,) = service.list_releases(session)
+    entry = proven_entry(ledger, record.summary["ledger"]["index"])
+    assert entry["decision"] == "permit" and entry["agreement"] == "DSA-2016-0001"
+    assert "model:dicom" in entry["reasons"] and "files_released:2" in entry["reasons"]
+    assert "citizen" not in entry and "records" not in entry
