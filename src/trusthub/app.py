@@ -13,6 +13,7 @@ from trusthub.config import Settings, get_settings
 from trusthub.consent.routes import router as consent_router
 from trusthub.db import make_engine, make_session_factory
 from trusthub.exchange.routes import router as exchange_router
+from trusthub.identity.broker.routes import router as broker_router
 from trusthub.identity.oidc.routes import router as oidc_router
 from trusthub.identity.routes import router as identity_router
 from trusthub.idp.routes import router as idp_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return metrics_response()
 
     app.include_router(oidc_router)  # first: the token endpoint is the hottest path
+    app.include_router(broker_router)
     app.include_router(registry_router)
     app.include_router(identity_router)
     app.include_router(consent_router)
