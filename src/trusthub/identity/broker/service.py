@@ -99,7 +99,9 @@ def choice(
     offered = tuple(
         (p.slug, p.name) for p in setup.providers if p.reach_vector.satisfies(wanted.target)
     )
-    demo = hub.demo_sign_in and parse_vector("Cl.P0").satisfies(wanted.target)
+    demo = (
+        handle is not None and hub.demo_sign_in and parse_vector("Cl.P0").satisfies(wanted.target)
+    )
     return Choice(name, wanted.target.text, offered, demo)
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from trusthub.db import transaction
 from trusthub.deps import Admin, AppSettings, DbSession
+from trusthub.identity.broker.routes import check_rate
 from trusthub.identity.oidc import flows, registration, release, signin
 from trusthub.identity.oidc.flows import Browser, ConfirmLogout, Refusal, SignedOut, ToSignIn
 from trusthub.identity.oidc.metadata import discovery_document, trustmark
@@ -223,24 +224,6 @@ async def logout(request: Request) -> Response:
     return answer
 
 
-@pages.get("/identity/sign-in/{handle}")
-def sign_in_form(
-    request: Request, handle: str, session: DbSession, settings: AppSettings
-) -> Response:
-    """The DEMO sign-in page (only where ``identity_demo_sign_in`` is on)."""
-    provider = get_provider(settings)
-    current = browser(request, provider)
-    try:
-        view = signin.sign_in_view(session, provider, handle, current.binding)
-    except Problem as problem:
-        return problem_page(request, problem)
-    return page(
-        request,
-        "identity/sign_in.html",
-        {"view": view, "csrf_token": current.binding, "error": None, "nhs_number": ""},
-    )
-
-
 def _sign_in(
     db: Session, provider: Provider, handle: str, current: Browser, csrf: str, nhs: str
 ) -> str:
@@ -258,6 +241,7 @@ async def sign_in(
     provider = _provider(request)
     current = browser(request, provider)
     try:
+        check_rate(request)
         token = await _in_transaction(
             request, _sign_in, provider, handle, current, csrf_token, nhs_number
         )
