@@ -90,6 +90,13 @@ REFUSALS = [
         FREE,
         (Reason.FIELD_NOT_IN_AGREEMENT,),
     ),
+    (
+        "identifier in anonymised data",
+        ASK,
+        replace(AGREEMENT, data_form=DataForm.ANONYMISED, identifiers=frozenset({"nhs_number"})),
+        FREE,
+        (Reason.IDENTIFIER_IN_ANONYMISED_DATA,),
+    ),
     ("no record", ASK, AGREEMENT, None, (Reason.NO_SUCH_RECORD,)),
     ("opted out", ASK, AGREEMENT, OPTED_OUT, (Reason.CITIZEN_OPTED_OUT,)),
     (
@@ -143,7 +150,8 @@ def test_each_refusal_reason(
 
 
 def test_opt_out_does_not_bind_anonymised_data_and_says_why() -> None:
-    decision = decide(ASK, replace(AGREEMENT, data_form=DataForm.ANONYMISED), OPTED_OUT)
+    anonymised = replace(AGREEMENT, data_form=DataForm.ANONYMISED, identifiers=frozenset({"nino"}))
+    decision = decide(ASK, anonymised, OPTED_OUT)
     assert decision.permit
     assert decision.exemption is not None and "anonymised" in decision.exemption_reason
 

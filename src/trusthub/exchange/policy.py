@@ -26,6 +26,7 @@ class Reason(enum.StrEnum):
     WRONG_RECIPIENT = "wrong_recipient"
     PURPOSE_MISMATCH = "purpose_mismatch"
     FIELD_NOT_IN_AGREEMENT = "field_not_in_agreement"
+    IDENTIFIER_IN_ANONYMISED_DATA = "identifier_in_anonymised_data"
     NO_SUCH_RECORD = "no_such_record"
     CITIZEN_OPTED_OUT = "citizen_opted_out"
     CITIZEN_OBJECTED = "citizen_objected"
@@ -52,6 +53,8 @@ class AgreementFacts:
     purpose_category: PurposeCategory
     data_form: DataForm
     lawful_basis: LawfulBasis
+    identifiers: frozenset[str] = frozenset()
+    """The dataset's direct identifiers: never released in clear under an anonymised form."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,8 @@ def decide(
     outside = tuple(f for f in wanted if f not in agreement.fields)
     if outside:
         reasons.append(Reason.FIELD_NOT_IN_AGREEMENT)
+    if agreement.data_form is DataForm.ANONYMISED and agreement.identifiers.intersection(wanted):
+        reasons.append(Reason.IDENTIFIER_IN_ANONYMISED_DATA)
     if choices is None:
         reasons.append(Reason.NO_SUCH_RECORD)
         return Decision(False, tuple(reasons), refused_fields=outside)

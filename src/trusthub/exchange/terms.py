@@ -78,6 +78,14 @@ def _load(
     except NotFound:
         return None
     terms = view.terms
+    identifiers = frozenset(
+        session.scalars(
+            select(DatasetField.name).where(
+                DatasetField.dataset_id == dataset_id,
+                DatasetField.classification == FieldClassification.DIRECT_IDENTIFIER,
+            )
+        )
+    )
     facts = AgreementFacts(
         reference=view.reference,
         status=view.status,
@@ -86,14 +94,7 @@ def _load(
         purpose_category=terms.purpose_category,
         data_form=terms.data_form,
         lawful_basis=terms.lawful_basis,
-    )
-    identifiers = frozenset(
-        session.scalars(
-            select(DatasetField.name).where(
-                DatasetField.dataset_id == dataset_id,
-                DatasetField.classification == FieldClassification.DIRECT_IDENTIFIER,
-            )
-        )
+        identifiers=identifiers,
     )
     key = (
         agreement_pseudonym_key(master_key, view.reference)
