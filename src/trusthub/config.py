@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     ledger_record_timeout: float = Field(
         default=10.0, gt=0, description="Seconds a recorder waits for its entry to be committed."
     )
+    ledger_writer_process: bool = Field(
+        default=False,
+        description="Commit ledger batches in a child process of each app process, so appends "
+        "do not share the recorders' GIL (faster under load; see docs/ledger.md).",
+    )
     opendata_data_dir: Path = Field(
         default=PROJECT_ROOT / "var" / "opendata",
         description="Where open-data tables (one DuckDB file per resource version) are kept.",

@@ -41,7 +41,9 @@ def open_ledger(settings: Settings, engine: Engine | None = None) -> Ledger:
         engine = make_engine(settings.ledger_url, echo=settings.sql_echo)
     assert engine is not None
     keys = load_keys(settings)
-    writer = GroupCommitWriter(engine, keys.signer, settings.ledger_origin)
+    writer = GroupCommitWriter(
+        engine, keys.signer, settings.ledger_origin, process=settings.ledger_writer_process
+    )
     return Ledger(
         origin=settings.ledger_origin,
         engine=engine,

@@ -69,24 +69,19 @@ def read_head(connection: Connection) -> int:
 
 
 def write_batch(connection: Connection, batch: Batch) -> None:
-    _insert_many(
-        connection,
-        "INSERT INTO ledger_bundles (tree, idx, data) VALUES {values} "
-        "ON CONFLICT (tree, idx) DO UPDATE SET data = excluded.data",
-        3,
-        [(tree, idx, data) for (tree, idx), data in batch.bundles.items()],
-        64,
-    )
-    _insert_many(
-        connection,
-        "INSERT INTO ledger_tiles (tree, level, idx, width, hashes) VALUES {values} "
-        "ON CONFLICT (tree, level, idx) DO UPDATE SET width = excluded.width, "
-        "hashes = excluded.hashes",
-        5,
-        [(tree, lvl, idx, width, data) for (tree, lvl, idx), (width, data) in batch.tiles.items()],
-        64,
-    )
-    _insert_citizens(connection, batch.citizens)
+    bundle_rows = [(tree, idx, data) for (tree, idx), data in batch.bundles.items()]
+    tile_rows = [
+        (tree, lvl, idx, width, data) for (tree, lvl, idx), (width, data) in batch.tiles.items()
+    ]
+    citizen_rows = [(index >> EPOCH_BITS, tag, index, pos) for tag, index, pos in batch.citizens]
+    if connection.dialect.name == "postgresql":
+        _unnest(connection, _PG_BUNDLES, bundle_rows)
+        _unnest(connection, _PG_TILES, tile_rows)
+        _unnest(connection, _PG_CITIZENS, citizen_rows)
+    else:
+        _insert_many(connection, _BUNDLES, 3, bundle_rows, 64)
+        _insert_many(connection, _TILES, 5, tile_rows, 64)
+        _insert_many(connection, _CITIZENS, 4, citizen_rows, CITIZEN_ROWS_PER_STATEMENT)
     connection.execute(
         insert(LedgerCheckpoint).values(
             tree_size=batch.tree_size,
@@ -102,6 +97,29 @@ def write_batch(connection: Connection, batch: Batch) -> None:
 
 
 CITIZEN_ROWS_PER_STATEMENT = 400
+_BUNDLES = (
+    "INSERT INTO ledger_bundles (tree, idx, data) VALUES {values} "
+    "ON CONFLICT (tree, idx) DO UPDATE SET data = excluded.data"
+)
+_TILES = (
+    "INSERT INTO ledger_tiles (tree, level, idx, width, hashes) VALUES {values} "
+    "ON CONFLICT (tree, level, idx) DO UPDATE SET width = excluded.width, hashes = excluded.hashes"
+)
+_CITIZENS = "INSERT INTO ledger_citizen_index (epoch, tag, leaf_index, position) VALUES {values}"
+_PG_BUNDLES = (
+    "INSERT INTO ledger_bundles (tree, idx, data) "
+    "SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::bytea[]) "
+    "ON CONFLICT (tree, idx) DO UPDATE SET data = excluded.data"
+)
+_PG_TILES = (
+    "INSERT INTO ledger_tiles (tree, level, idx, width, hashes) SELECT * FROM "
+    "unnest(%b::bigint[], %b::smallint[], %b::bigint[], %b::smallint[], %b::bytea[]) "
+    "ON CONFLICT (tree, level, idx) DO UPDATE SET width = excluded.width, hashes = excluded.hashes"
+)
+_PG_CITIZENS = (
+    "INSERT INTO ledger_citizen_index (epoch, tag, leaf_index, position) "
+    "SELECT * FROM unnest(%b::bigint[], %b::bytea[], %b::bigint[], %b::bigint[])"
+)
 
 
 def _marker(connection: Connection) -> str:
@@ -119,14 +137,11 @@ def _insert_many(
         connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
 
 
-def _insert_citizens(connection: Connection, rows: Sequence[tuple[bytes, int, int]]) -> None:
-    _insert_many(
-        connection,
-        "INSERT INTO ledger_citizen_index (epoch, tag, leaf_index, position) VALUES {values}",
-        4,
-        [(index >> EPOCH_BITS, tag, index, position) for tag, index, position in rows],
-        CITIZEN_ROWS_PER_STATEMENT,
-    )
+def _unnest(connection: Connection, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
+    """PostgreSQL: every row in one statement of one array per column, so the SQL text is fixed
+    (prepared once, never re-parsed) however many rows a batch has."""
+    if rows:
+        connection.exec_driver_sql(sql, tuple(list(column) for column in zip(*rows, strict=True)))
 
 
 def read_tiles(

@@ -14,6 +14,7 @@ import contextlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import structlog
 from sqlalchemy import Connection, Engine
@@ -21,7 +22,8 @@ from sqlalchemy import Connection, Engine
 from trusthub.ledger import merkle, store, tiles
 from trusthub.ledger.models import MAIN_TREE
 from trusthub.ledger.note import Checkpoint, Signer, sign_checkpoint
-from trusthub.ledger.prepare import PreparedEntry
+from trusthub.ledger.prepare import PreparedEntry, PreparedRecords
+from trusthub.ledger.writer_process import WriterProcess
 
 log = structlog.get_logger("trusthub.ledger")
 
@@ -65,8 +67,21 @@ def load_edge(connection: Connection, size: int) -> Edge:
     return Edge(size, edge_tiles, bundle)
 
 
+class Appendable(Protocol):
+    """What appending needs of an entry: a ``PreparedEntry``, or its bytes sent to a process."""
+
+    @property
+    def leaf_input(self) -> bytes: ...
+    @property
+    def leaf_hash(self) -> bytes: ...
+    @property
+    def citizen_tags(self) -> tuple[tuple[bytes, int], ...]: ...
+    @property
+    def records(self) -> PreparedRecords | None: ...
+
+
 def build_batch(
-    edge: Edge, items: Sequence[PreparedEntry], signer: Signer, origin: str
+    edge: Edge, items: Sequence[Appendable], signer: Signer, origin: str
 ) -> store.Batch:
     """Append items to the edge (in place) and return the rows to write, checkpoint included."""
     start = edge.size
@@ -110,7 +125,7 @@ def build_batch(
 
 def append_batch(
     connection: Connection,
-    items: Sequence[PreparedEntry],
+    items: Sequence[Appendable],
     signer: Signer,
     origin: str,
     edge: Edge | None = None,
@@ -177,12 +192,24 @@ def _expire(loop: asyncio.AbstractEventLoop, waiters: _Waiters) -> None:
 
 
 class GroupCommitWriter:
-    """The single writer of one ledger database, shared by every recorder in the process."""
+    """The single writer of one ledger database, shared by every recorder in the process.
+
+    With ``process=True`` the database work of each batch runs in a child process
+    (``writer_process``), so the recorders' event loop keeps this process's GIL to itself.
+    """
 
     def __init__(
-        self, engine: Engine, signer: Signer, origin: str, *, max_pending: int = 100_000
+        self,
+        engine: Engine,
+        signer: Signer,
+        origin: str,
+        *,
+        max_pending: int = 100_000,
+        process: bool = False,
     ) -> None:
         self.engine = engine
+        self.process = process
+        self._worker: WriterProcess | None = None
         self.signer = signer
         self.origin = origin
         self.max_pending = max_pending
@@ -207,6 +234,14 @@ class GroupCommitWriter:
                     Checkpoint(self.origin, 0, merkle.EMPTY_ROOT), [self.signer]
                 )
                 store.write_batch(connection, store.Batch(0, {}, {}, [], merkle.EMPTY_ROOT, empty))
+        if self.process and self.engine.url.database in (None, "", ":memory:"):
+            log.warning("ledger.writer_process_needs_a_shared_database")
+            self.process = False  # another process cannot see a private in-memory database
+        if self.process:
+            self._worker = WriterProcess(
+                self.engine.url.render_as_string(hide_password=False), self.signer, self.origin
+            )
+            self._worker.start()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
@@ -221,6 +256,9 @@ class GroupCommitWriter:
             self._pending.set()
         thread.join(timeout)
         self._thread = None
+        if self._worker is not None:
+            self._worker.stop(timeout)
+            self._worker = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -307,6 +345,10 @@ class GroupCommitWriter:
 
     def _commit(self, batch: _Batch) -> None:
         try:
+            if self._worker is not None:
+                batch.first, batch.tree_size = self._worker.append(batch.items)
+                self.batches += 1
+                return
             if self._connection is None:
                 self._connection = self.engine.connect()
             connection = self._connection
