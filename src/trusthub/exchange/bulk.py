@@ -304,6 +304,7 @@ def run_extract(
             keys = {c: key for c in columns if c in identifiers}
         temporary = output_path.parent / f".{output_path.name}.{secrets.token_hex(6)}.tmp"
         try:
+            run.progress("writing", 0, rows_out)
             _write_output(run, temporary, columns, keys, rows_out)
             run.progress("recording", 0, citizens)
             decision = _ledger_decision(run, facts, recipient, client, columns)
