@@ -21,7 +21,7 @@ from trusthub.schema import metadata
 
 ADMIN_TOKEN = "test-operator-token"
 BACKENDS = ["sqlite", "postgresql"]
-pytest_plugins = ["identity_world"]  # the identity hub's fixtures: hub, signing_jwks
+pytest_plugins = ["identity_world", "broker_world"]  # identity: hub, signing_jwks, brokered
 
 
 def _postgres_base_url() -> str | None:

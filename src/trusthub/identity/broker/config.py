@@ -25,9 +25,9 @@ CORE_IDENTITY_JWKS_PATH = "/identity/core-identity/jwks"
 DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
 DEFAULT_REACH = "Cl.Cm.P3"
 DEMO_PROVIDERS = (
-    ("post-office", "Post Office ID (demo)"),
-    ("credit-bureau", "Credit Bureau ID (demo)"),
-    ("bank", "Bank ID (demo)"),
+    ("post-office", "Pillarbox ID (demo)"),
+    ("credit-bureau", "Creditwise Identity (demo)"),
+    ("bank", "Harbour Bank Verify (demo)"),
 )
 """The demo identity providers served under /idp/{slug} in development."""
 
@@ -60,9 +60,12 @@ class IdentityProvider(BaseModel):
 _LIST = TypeAdapter(tuple[IdentityProvider, ...])
 
 
+DEMO_CLIENT_ID = "trusthub-hub"
+
+
 def demo_client_id(slug: str) -> str:
-    """The client id the demo providers register the hub under (``trusthub idp`` seeds it)."""
-    return f"trusthub-hub-{slug}"
+    """The client id the demo providers register the hub under (the same at each of them)."""
+    return DEMO_CLIENT_ID
 
 
 @dataclass(frozen=True)
