@@ -58,7 +58,8 @@ def release(spec: dict[str, Any], out: Path) -> service.ReleaseOutcome:
 
 def source_rows() -> list[dict[str, Any]]:
     table = pacsv.read_csv(ADULT / "adult.csv", parse_options=pacsv.ParseOptions(delimiter=";"))
-    return table.to_pylist()
+    rows: list[dict[str, Any]] = table.to_pylist()
+    return rows
 
 
 @pytest.mark.parametrize(

@@ -83,7 +83,7 @@ def test_eye_patients_for_a_research_partner(world: Path, tmp_path: Path) -> Non
 
 
 def test_citizens_by_birth_date_sex_and_postcode(world: Path, tmp_path: Path) -> None:
-    spec = {
+    spec: dict[str, Any] = {
         "name": "citizens-open",
         "source": {"parquet": "citizens.parquet"},
         "recipient": "ons-research",

@@ -6,6 +6,7 @@ import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -59,8 +60,10 @@ def cases(draw: st.DrawFn) -> Case:
     n = draw(st.integers(1, 30))
     rows = [[draw(st.integers(0, len(levels[i]) - 1)) for i in range(q)] for _ in range(n)]
     sensitive = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
-    l_kind = draw(st.sampled_from([None, "distinct", "entropy"]))
-    t_kind = draw(st.sampled_from([None, "equal", "ordered"]))
+    l_kind: Literal["distinct", "entropy"] | None = draw(
+        st.sampled_from([None, "distinct", "entropy"])
+    )
+    t_kind: Literal["equal", "ordered"] | None = draw(st.sampled_from([None, "equal", "ordered"]))
     model = PrivacyModel(
         k=draw(st.integers(1, 4)),
         l=draw(st.sampled_from([1.5, 2.0, 3.0])) if l_kind else None,
