@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Run every benchmark one after another (never two at once: they would measure each other).
-# Usage: scripts/bench-all.sh POSTGRES_URL [name ...]   names: seed ledger identity release opendata
+# Usage: scripts/bench-all.sh POSTGRES_URL [name ...]   names: seed ledger identity release opendata exchange-bulk exchange-online
 #   exchange-bulk
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pg="$1"; shift
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(seed ledger identity release opendata exchange-bulk)
+[ ${#names[@]} -gt 0 ] || names=(seed ledger identity release opendata exchange-bulk exchange-online)
 py=.venv/bin/python
 out=benchmarks/out
 mkdir -p "$out"
@@ -30,6 +30,7 @@ for name in "${names[@]}"; do
     release) $py benchmarks/bench_release.py --anjana-python "$(anjana_python)" ;;
     opendata) $py benchmarks/bench_opendata.py --postgres-url "$pg" ;;
     exchange-bulk) $py benchmarks/bench_exchange_bulk.py ;;
+    exchange-online) $py benchmarks/bench_exchange_online.py --postgres-url "$pg" ;;
     *) echo "unknown benchmark: $name" >&2; exit 2 ;;
   esac | tee "$out/$name.md"
 done

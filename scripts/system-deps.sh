@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite needs, only where they are missing.
+# Install the Debian packages the test suite and benchmarks need, only where they are missing.
 set -euo pipefail
 
 need=()
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)  # the online exchange benchmark's load generator
 
 [ ${#need[@]} -eq 0 ] && exit 0
 
