@@ -13,6 +13,9 @@ from trusthub.exchange.bulk_rules import ChoiceFacts, choice_table
 from trusthub.exchange.minimise import pseudonym
 from trusthub.exchange.policy import CHOICE_REASONS
 from trusthub.exchange.pseudonyms import pseudonymise_column
+from trusthub.ledger.commitments import CommitmentKey
+from trusthub.ledger.entry import CitizenRecord, Outcome, decode_record, encode_record
+from trusthub.ledger.prepare import BulkDecision, CitizenOutcome, prepare
 from trusthub.registry.agreement_rules import DataForm, LawfulBasis, PurposeCategory
 
 SCOPES = st.frozensets(st.sampled_from(["DSA-1", "DSA-2", "DSA-3"]))
@@ -67,3 +70,29 @@ def test_different_keys_give_different_pseudonyms() -> None:
     first = pseudonymise_column(b"\x01" * 32, "nhs_number", column).to_pylist()
     second = pseudonymise_column(b"\x02" * 32, "nhs_number", column).to_pylist()
     assert first != second
+
+
+REASONS = st.lists(
+    st.text(
+        alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=20
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(Outcome), REASONS), min_size=1, max_size=30))
+def test_bulk_records_are_byte_identical_to_the_canonical_encoding(
+    shapes: list[tuple[Outcome, list[str]]],
+) -> None:
+    key = CommitmentKey(b"\x09" * 32)
+    citizens = [
+        CitizenOutcome(n + 1, outcome, reasons) for n, (outcome, reasons) in enumerate(shapes)
+    ]
+    prepared = prepare(BulkDecision(citizens, "org", "client", "research", Outcome.PERMIT), key)
+    assert prepared.records is not None
+    expected = sorted((key.commit(prepared.entry.id, c.citizen_id)[0], c) for c in citizens)
+    for data, (commitment, citizen) in zip(prepared.records.inputs, expected, strict=True):
+        record = CitizenRecord(commitment, citizen.outcome, tuple(citizen.reasons))
+        assert data == encode_record(record)
+        assert decode_record(data) == record

@@ -174,22 +174,38 @@ def build_subtree(inputs: Sequence[bytes]) -> PreparedRecords:
     return PreparedRecords(list(inputs), encoded, root)
 
 
+_PLACEHOLDER = "0" * 64
+
+
+def record_template(outcome: Outcome, reasons: tuple[str, ...]) -> tuple[bytes, bytes]:
+    """A citizen record's canonical bytes before and after its commitment, checked once per
+    outcome and reasons: records then cost a concatenation each, not an encoder call. The
+    commitment is the first key in canonical order, so it is the first 64 zeros found."""
+    encoded = encode_record(CitizenRecord(_PLACEHOLDER, outcome, reasons))
+    head, _, tail = encoded.partition(_PLACEHOLDER.encode("ascii"))
+    return head, tail
+
+
 def _prepare_bulk(decision: BulkDecision, key: CommitmentKey) -> PreparedEntry:
     if not decision.citizens:
         raise EntryError("a bulk decision needs at least one citizen")
     entry_id = secrets.token_hex(16)
     seen: set[bytes] = set()
-    parts: list[tuple[str, bytes, CitizenRecord]] = []
+    parts: list[tuple[str, bytes, bytes]] = []
+    templates: dict[tuple[Outcome, tuple[str, ...]], tuple[bytes, bytes]] = {}
     for part in decision.citizens:
         tag = key.lookup_tag(part.citizen_id)
         if tag in seen:
             raise EntryError("a citizen appears twice in one bulk decision")
         seen.add(tag)
         commitment, _ = key.commit(entry_id, part.citizen_id)
-        record = CitizenRecord(commitment, part.outcome, tuple(part.reasons))
-        parts.append((commitment, tag, record))
+        shape = (part.outcome, tuple(part.reasons))
+        template = templates.get(shape)
+        if template is None:
+            template = templates[shape] = record_template(*shape)
+        parts.append((commitment, tag, template[0] + commitment.encode("ascii") + template[1]))
     parts.sort(key=lambda item: item[0])
-    subtree = build_subtree([encode_record(record) for _, _, record in parts])
+    subtree = build_subtree([record for _, _, record in parts])
     entry = Entry(
         id=entry_id,
         time=_now(decision.time),
