@@ -188,7 +188,7 @@ async def callback(request: Request) -> Response:
     state = request.query_params.get("state")
     transport = _transport(request)
     try:
-        trip = await _tx(request, service.find_trip, state, current.binding)
+        trip = await _tx(request, service.take_trip, state, current.binding)
         if "error" in request.query_params or not state:
             raise Problem(
                 400,

@@ -168,7 +168,8 @@ class Trip:
     created_at: datetime
 
 
-def find_trip(db: Session, state: str | None, binding: str | None) -> Trip:
+def take_trip(db: Session, state: str | None, binding: str | None) -> Trip:
+    """The trip this callback ends, spent now: a state is answered once, from its own browser."""
     if not state or len(state) > 128 or not binding:
         raise _expired()
     row = db.scalar(
@@ -179,6 +180,14 @@ def find_trip(db: Session, state: str | None, binding: str | None) -> Trip:
         )
     )
     if row is None or not sessions.same_secret(row.binding_hash, digest(binding)):
+        raise _expired()
+    spent = db.execute(
+        update(BrokerSignIn)
+        .where(BrokerSignIn.id == row.id, BrokerSignIn.completed_at.is_(None))
+        .values(completed_at=utcnow())
+        .returning(BrokerSignIn.id)
+    ).first()
+    if spent is None:
         raise _expired()
     return Trip(
         row.id,
@@ -244,15 +253,7 @@ def conclude(
     answer: client.Answer,
     previous_session: str | None,
 ) -> SignedIn | ProveFirst:
-    """Spend the trip, judge the answer, link the account if new, and start the hub session."""
-    spent = db.execute(
-        update(BrokerSignIn)
-        .where(BrokerSignIn.id == trip.id, BrokerSignIn.completed_at.is_(None))
-        .values(completed_at=utcnow())
-        .returning(BrokerSignIn.id)
-    ).first()
-    if spent is None:
-        raise _expired()
+    """Judge the verified answer, link the account if new, and start the hub session."""
     verdict = judge(trip.asked, answer.vot, answer.userinfo.get("gpg45"))
     if not isinstance(verdict, Accept):
         raise _refused(verdict.reason)
