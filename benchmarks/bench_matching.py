@@ -10,10 +10,13 @@ answer is their true NINO (or licence number), missing at the world's missing-id
     .venv/bin/python benchmarks/bench_matching.py --records 50000
 """
 
+# ruff: noqa: S608 - SQL over the benchmark's own temporary files
+
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import platform
@@ -27,6 +30,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import structlog
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -123,6 +127,12 @@ def run(records: int, department: str, seed: int, work: Path) -> dict[str, Any]:
     first = service.match_file(store, department, people, work / "outcomes.parquet")
     seconds = time.perf_counter() - started
 
+    sample = work / "sample.parquet"
+    pq.write_table(pq.read_table(people).slice(0, 1000), sample)
+    started = time.perf_counter()
+    service.match_file(store, department, sample, work / "sample-outcomes.parquet")
+    fixed = time.perf_counter() - started
+
     outcomes = pq.read_table(work / "outcomes.parquet")
     expected = truth(world, department)
     before = rates(outcomes, expected)
@@ -140,7 +150,9 @@ def run(records: int, department: str, seed: int, work: Path) -> dict[str, Any]:
         service.match_file(store, department, work / "answers.parquet", work / "answered.parquet")
         answered = pq.read_table(work / "answered.parquet")
         settled = {r: i for i, r in enumerate(answered.column("reference").to_pylist())}
-        keep = [i for i, r in enumerate(outcomes.column("reference").to_pylist()) if r not in settled]
+        keep = [
+            i for i, r in enumerate(outcomes.column("reference").to_pylist()) if r not in settled
+        ]
         outcomes = pa.concat_tables([outcomes.take(keep), answered])
     after = rates(outcomes, expected)
     held, total = len(expected), outcomes.num_rows
@@ -153,6 +165,7 @@ def run(records: int, department: str, seed: int, work: Path) -> dict[str, Any]:
         "world_seconds": round(generated, 1),
         "train_seconds": round(trained, 1),
         "match_seconds": round(seconds, 2),
+        "fixed_seconds": round(fixed, 2),
         "records_per_second": round(prepared.records / seconds),
         "by_identifier": first.by_identifier,
         "asked": len(asked),
@@ -165,16 +178,18 @@ def run(records: int, department: str, seed: int, work: Path) -> dict[str, Any]:
 
 def table(result: dict[str, Any]) -> str:
     scale = result["records"] / FULL_SCALE
-    projected = result["match_seconds"] / scale
+    fixed = min(result["fixed_seconds"], result["match_seconds"])
+    projected = fixed + (result["match_seconds"] - fixed) / scale
     rows = [
         ("match seconds", f"{result['match_seconds']} ({result['records']:,} records; "
-         f"~{projected:.0f} s projected linearly to 1M)", GOALS["seconds"], projected <= 60),
+         f"~{projected:.0f} s projected to 1M: {fixed:.1f} s fixed + the rest linearly)",
+         GOALS["seconds"], projected <= GOALS["seconds"]),
         ("correct match", f"{result['correct_rate']:.4%}", f">= {GOALS['correct']:.0%}",
          result["correct_rate"] >= GOALS["correct"]),
         ("false match", f"{result['false_rate']:.4%}", f"<= {GOALS['false']:.1%}",
          result["false_rate"] <= GOALS["false"]),
-        ("asked the extra question", f"{result['asked']:,} ({result['asked'] / result['identities']:.2%})",
-         "-", True),
+        ("asked the extra question",
+         f"{result['asked']:,} ({result['asked'] / result['identities']:.2%})", "-", True),
     ]  # fmt: skip
     lines = ["| measure | value | goal | |", "|---|---|---|---|"]
     lines += [f"| {m} | {v} | {g} | {'met' if ok else 'MISSED'} |" for m, v, g, ok in rows]
@@ -188,6 +203,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2017)
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     with tempfile.TemporaryDirectory(dir=args.workdir) as temporary:
         result = run(args.records, args.department, args.seed, Path(temporary))
     print(f"## Identity: matching ({result['department']})\n")

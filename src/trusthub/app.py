@@ -14,6 +14,7 @@ from trusthub.consent.routes import router as consent_router
 from trusthub.db import make_engine, make_session_factory
 from trusthub.exchange.routes import router as exchange_router
 from trusthub.identity.broker.routes import router as broker_router
+from trusthub.identity.matching.routes import router as matching_router
 from trusthub.identity.oidc.routes import router as oidc_router
 from trusthub.identity.routes import router as identity_router
 from trusthub.idp.routes import router as idp_router
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(broker_router)
     app.include_router(registry_router)
     app.include_router(identity_router)
+    app.include_router(matching_router)
     app.include_router(consent_router)
     app.include_router(exchange_router)
     app.include_router(ledger_router)

@@ -13,6 +13,7 @@ from trusthub.cli_options import DATABASE_URL_OPTION, resolve_database_url
 from trusthub.config import get_settings
 from trusthub.db import make_engine, make_session_factory, transaction
 from trusthub.identity import service
+from trusthub.identity.matching import cli as matching_cli
 from trusthub.identity.oidc.schemas import RelyingPartyCreate
 from trusthub.problems import Problem
 
@@ -153,3 +154,7 @@ def purge(database_url: str | None = DATABASE_URL_OPTION) -> None:
     finally:
         engine.dispose()
     typer.echo(json.dumps(counts))
+
+
+identity_app.command("match")(matching_cli.match_command)
+identity_app.command("match-prepare")(matching_cli.prepare_command)

@@ -9,13 +9,13 @@ surname or the previous postcode, and a birth date may have day and month swappe
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import splink.comparison_level_library as cll
-import splink.comparison_library as cl
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-from splink.blocking_rule_library import CustomRule
+
+if TYPE_CHECKING:
+    from splink import Linker, SettingsCreator
+    from splink.comparison_library import CustomComparison
 
 IDENTITIES = "identities"
 RECORDS = "records"
@@ -29,9 +29,13 @@ latter (records have no previous postcode), so its u is set to the current one's
 
 for _name in ("splink", "splink.internals"):
     logging.getLogger(_name).setLevel(logging.WARNING)
+# Splink (and its SQL parser) is imported where it is used: the app starts without it.
 
 
-def _given_name() -> cl.CustomComparison:
+def _given_name() -> CustomComparison:
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
     return cl.CustomComparison(
         output_column_name="given_name",
         comparison_levels=[
@@ -45,7 +49,10 @@ def _given_name() -> cl.CustomComparison:
     )
 
 
-def _family_name() -> cl.CustomComparison:
+def _family_name() -> CustomComparison:
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
     return cl.CustomComparison(
         output_column_name="family_name",
         comparison_levels=[
@@ -63,7 +70,10 @@ def _family_name() -> cl.CustomComparison:
     )
 
 
-def _date_of_birth() -> cl.CustomComparison:
+def _date_of_birth() -> CustomComparison:
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
     return cl.CustomComparison(
         output_column_name="date_of_birth",
         comparison_levels=[
@@ -83,7 +93,10 @@ def _date_of_birth() -> cl.CustomComparison:
     )
 
 
-def _postcode() -> cl.CustomComparison:
+def _postcode() -> CustomComparison:
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
     return cl.CustomComparison(
         output_column_name="postcode",
         comparison_levels=[
@@ -119,6 +132,9 @@ given name, a former surname, a move, a missing or swapped birth date)."""
 
 def settings(records: int) -> SettingsCreator:
     """The untrained model; the prior is one true record among ``records``."""
+    from splink import SettingsCreator
+    from splink.blocking_rule_library import CustomRule
+
     return SettingsCreator(
         link_type="link_only",
         comparisons=[_given_name(), _family_name(), _date_of_birth(), _postcode()],
@@ -133,6 +149,8 @@ def linker(
     connection: duckdb.DuckDBPyConnection, model: dict[str, Any] | SettingsCreator
 ) -> Linker:
     """A linker over the connection's ``identities`` and ``records`` tables."""
+    from splink import DuckDBAPI, Linker
+
     return Linker(
         [IDENTITIES, RECORDS],
         model,
@@ -144,6 +162,8 @@ def linker(
 
 def train(connection: duckdb.DuckDBPyConnection, records: int) -> dict[str, Any]:
     """Estimate u by random sampling and m by EM; return the model as Splink's JSON dict."""
+    from splink import block_on
+
     trainer = linker(connection, settings(records))
     trainer.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=U_SEED)
     for rule in (

@@ -41,6 +41,7 @@ from trusthub.identity.matching.decision import (
     decide_many,
     decide_on_identifier,
 )
+from trusthub.identity.oidc.machine import MachineCaller
 from trusthub.problems import Problem
 
 log = structlog.get_logger(__name__)
@@ -419,7 +420,24 @@ def matcher(base: Path, department: str) -> Matcher:
         return current
 
 
-def match_one(
-    base: Path, department: str, identity: dict[str, Any], answer: str | None
+SCOPE = "matching"
+
+
+def match_for(
+    base: Path,
+    caller: MachineCaller,
+    department: str,
+    identity: dict[str, Any],
+    answer: str | None,
 ) -> Decision:
-    return matcher(base, department).match(identity, answer, THRESHOLDS)
+    """One identity for a department's own machine client: no client matches into a dataset
+    its organisation does not hold, and none without the ``matching`` scope."""
+    if SCOPE not in caller.scopes:
+        raise Problem(403, "Forbidden", "This client may not match identities.", kind="scope")
+    if department.split(".", 1)[0] != caller.organisation_slug:
+        raise Problem(
+            403, "Forbidden", "A client matches only into its own organisation's records."
+        )
+    decision = matcher(base, department).match(identity, answer, THRESHOLDS)
+    log.info("matching.one", department=department, outcome=decision.outcome.value)
+    return decision
