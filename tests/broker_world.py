@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pyotp
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from identity_world import ADA, ISSUER, World, auth_request, build_world, query_of
@@ -38,8 +38,12 @@ M1B = {
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def make_brokered(database_url: str, keys_dir: Path, jwks: dict[str, Any]) -> World:
-    world = build_world(database_url, keys_dir, jwks, idp_enabled=True)
+def make_brokered(
+    database_url: str, keys_dir: Path, jwks: dict[str, Any], issuer: str = ISSUER
+) -> World:
+    world = build_world(
+        database_url, keys_dir, jwks, issuer=issuer, idp_enabled=True, idp_keys_dir=keys_dir / "idp"
+    )
     app = world.client.app
     app.state.identity_broker_transport = world.client._transport  # type: ignore[attr-defined]
     setup = broker_setup(world.settings)
@@ -49,30 +53,32 @@ def make_brokered(database_url: str, keys_dir: Path, jwks: dict[str, Any]) -> Wo
             idp_service.register_client(
                 db,
                 provider.slug,
-                [ISSUER + CALLBACK_PATH],
+                [issuer + CALLBACK_PATH],
                 client_id=demo_client_id(provider.slug),
                 jwks=public,
             )
-        idp_service.create_account(
-            db,
-            IDP,
-            "ada",
-            PASSWORD,
-            given_name="Ada",
-            family_name="Lovelace",
-            birthdate=date(1985, 12, 10),
-            totp_secret=TOTP_SECRET,
-        )
+            idp_service.create_account(
+                db,
+                provider.slug,
+                "ada",
+                PASSWORD,
+                given_name="Ada",
+                family_name="Lovelace",
+                birthdate=date(1985, 12, 10),
+                totp_secret=TOTP_SECRET,
+            )
     return world
 
 
-def prove(world: World, username: str = "ada", gpg45: Any = M1B, confidence: int = 2) -> None:
+def prove(
+    world: World, username: str = "ada", gpg45: Any = M1B, confidence: int = 2, idp: str = IDP
+) -> None:
     """Put a proven identity on the provider's account (as its proving pages would)."""
     app = world.client.app
     with transaction(make_session_factory(app.state.engine)) as db:  # type: ignore[attr-defined]
         db.execute(
             update(IdpAccount)
-            .where(IdpAccount.idp == IDP, IdpAccount.username == username)
+            .where(IdpAccount.idp == idp, IdpAccount.username == username)
             .values(confidence=confidence, gpg45=gpg45)
         )
 
@@ -91,7 +97,7 @@ def csrf_of(text: str) -> str:
     return match.group(1)
 
 
-def choose_provider(client: TestClient, chooser: str, slug: str = IDP) -> str:
+def choose_provider(client: httpx.Client, chooser: str, slug: str = IDP) -> str:
     """On the hub's choose page, pick a provider; returns the provider's authorization URL."""
     page = client.get(chooser)
     assert page.status_code == 200, page.text
@@ -104,7 +110,8 @@ def choose_provider(client: TestClient, chooser: str, slug: str = IDP) -> str:
     return str(answer.headers["location"])
 
 
-def at_provider(client: TestClient, authorize_url: str, totp: bool = True) -> str:
+def at_provider(client: httpx.Client, authorize_url: str, totp: bool = True) -> str:
+    # one TOTP code is accepted once: tests that sign in twice use two providers
     """Sign in at the provider with password (and TOTP); returns its redirect to the hub."""
     answer = client.get(authorize_url, follow_redirects=False)
     assert answer.status_code == 303, answer.text
@@ -121,17 +128,20 @@ def at_provider(client: TestClient, authorize_url: str, totp: bool = True) -> st
     return str(answer.headers["location"])
 
 
-def through_broker(world: World, url: str) -> tuple[str, str]:
+def through_broker(
+    world: World, url: str, client: httpx.Client | None = None, idp: str = IDP
+) -> tuple[str, str]:
     """From a service's authorization request to the hub's answer back to the service.
 
     Returns (the provider's authorization URL, the final redirect to the service).
     """
-    client = world.client
+    client = client or world.client
+    issuer = world.provider.issuer
     answer = client.get(url, follow_redirects=False)
     assert answer.status_code == 303, answer.text
-    outbound = choose_provider(client, answer.headers["location"])
+    outbound = choose_provider(client, answer.headers["location"], idp)
     back = at_provider(client, outbound)
-    assert back.startswith(ISSUER + CALLBACK_PATH)
+    assert back.startswith(issuer + CALLBACK_PATH)
     answer = client.get(back, follow_redirects=False)
     assert answer.status_code == 303, answer.text
     answer = client.get(answer.headers["location"], follow_redirects=False)

@@ -1,7 +1,8 @@
 // A relying party built on openid-client (npm), run by tests/test_identity_live.py.
 // It discovers the hub, runs the code flow with PKCE and private_key_jwt, checks the ID token
 // against the JWKS (openid-client does), calls UserInfo, and gets a machine token by client
-// credentials. The browser's part (the DEMO sign-in) is played with fetch and a cookie jar.
+// credentials. The browser's part (the DEMO sign-in, or the broker and an identity provider)
+// is played with fetch and a cookie jar.
 import * as client from 'openid-client';
 
 const input = JSON.parse(process.argv[2]);
@@ -26,7 +27,47 @@ async function browse(url, init = {}) {
   return response;
 }
 
+function csrfOf(page) {
+  return page.match(/name="csrf_token" value="([^"]+)"/)[1];
+}
+
+// Through the broker: choose the identity provider, sign in there with password and TOTP,
+// and come back through the hub's callback.
+async function signInThroughBroker(authorizationUrl) {
+  const broker = input.broker;
+  let answer = await browse(authorizationUrl);
+  if (answer.status !== 303) throw new Error(`authorize answered ${answer.status}`);
+  const chooser = new URL(answer.headers.get('location'), input.issuer);
+  const choosePage = await (await browse(chooser)).text();
+  answer = await browse(new URL(chooser.pathname + '/provider', input.issuer), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ provider: broker.provider, csrf_token: csrfOf(choosePage) }),
+  });
+  if (answer.status !== 303) throw new Error(`choosing answered ${answer.status}`);
+  answer = await browse(new URL(answer.headers.get('location'), input.issuer));
+  if (answer.status !== 303) throw new Error(`provider authorize answered ${answer.status}`);
+  const signInUrl = new URL(answer.headers.get('location'), input.issuer);
+  const signInPage = await (await browse(signInUrl)).text();
+  answer = await browse(signInUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      username: broker.username, password: broker.password, totp: broker.totp,
+      csrf_token: csrfOf(signInPage) }),
+  });
+  if (answer.status !== 303) throw new Error(`provider sign-in answered ${answer.status}`);
+  answer = await browse(new URL(answer.headers.get('location'), input.issuer));
+  if (answer.status !== 302) throw new Error(`provider continue answered ${answer.status}`);
+  answer = await browse(new URL(answer.headers.get('location'), input.issuer));
+  if (answer.status !== 303) throw new Error(`hub callback answered ${answer.status}`);
+  answer = await browse(new URL(answer.headers.get('location'), input.issuer));
+  if (answer.status !== 302) throw new Error(`continue answered ${answer.status}`);
+  return new URL(answer.headers.get('location'));
+}
+
 async function signIn(authorizationUrl) {
+  if (input.broker) return signInThroughBroker(authorizationUrl);
   let answer = await browse(authorizationUrl);
   if (answer.status !== 303) throw new Error(`authorize answered ${answer.status}`);
   const signInUrl = new URL(answer.headers.get('location'), input.issuer);
@@ -52,7 +93,8 @@ const verifier = client.randomPKCECodeVerifier();
 const state = client.randomState();
 const nonce = client.randomNonce();
 const authorizationUrl = client.buildAuthorizationUrl(config, {
-  redirect_uri: rp.redirect_uri, scope: 'openid', state, nonce, vtr: '["Cl"]',
+  redirect_uri: rp.redirect_uri, scope: input.scope ?? 'openid', state, nonce,
+  vtr: input.vtr ?? '["Cl"]',
   code_challenge: await client.calculatePKCECodeChallenge(verifier),
   code_challenge_method: 'S256',
 });
@@ -84,7 +126,7 @@ const machineTokens = await client.clientCredentialsGrant(machine, { scope: 'exc
 
 console.log(JSON.stringify({
   sub: claims.sub, vot: claims.vot, vtm: claims.vtm, iss: claims.iss,
-  userinfo_sub: userinfo.sub, stateRefused, reuseRefused,
+  userinfo_sub: userinfo.sub, userinfo, id_token_claims: claims, stateRefused, reuseRefused,
   machine_token: machineTokens.access_token, machine_token_type: machineTokens.token_type,
   end_session: client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token }).href,
 }));

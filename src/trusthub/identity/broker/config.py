@@ -60,12 +60,9 @@ class IdentityProvider(BaseModel):
 _LIST = TypeAdapter(tuple[IdentityProvider, ...])
 
 
-DEMO_CLIENT_ID = "trusthub-hub"
-
-
 def demo_client_id(slug: str) -> str:
-    """The client id the demo providers register the hub under (the same at each of them)."""
-    return DEMO_CLIENT_ID
+    """The client id the demo providers register the hub under when they seed the demo."""
+    return f"trusthub-hub-{slug}"
 
 
 @dataclass(frozen=True)
