@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select, text
 
 from trusthub.ledger import merkle, tiles
 from trusthub.ledger.models import (
@@ -144,16 +147,43 @@ def _unnest(connection: Connection, sql: str, rows: Sequence[tuple[object, ...]]
         connection.exec_driver_sql(sql, tuple(list(column) for column in zip(*rows, strict=True)))
 
 
+FULL_TILE_CACHE = 4096
+"""Full tiles kept per engine (at most ~16 kB each). A full tile never changes, so serving it
+from memory is safe; the partial tiles at the tree's right edge are always read afresh."""
+
+_full_tiles: weakref.WeakKeyDictionary[Engine, OrderedDict[tuple[int, int, int], bytes]] = (
+    weakref.WeakKeyDictionary()
+)
+_cache_lock = threading.Lock()
+
+
+def _tile_cache(connection: Connection) -> OrderedDict[tuple[int, int, int], bytes]:
+    with _cache_lock:
+        cache = _full_tiles.get(connection.engine)
+        if cache is None:
+            cache = _full_tiles[connection.engine] = OrderedDict()
+        return cache
+
+
 def read_tiles(
     connection: Connection, tree: int, keys: Iterable[tiles.TileKey]
 ) -> dict[tiles.TileKey, tuple[int, bytes]]:
+    """Tiles by key: full ones from the engine's cache when there, the rest in one query."""
+    cache = _tile_cache(connection)
+    found: dict[tiles.TileKey, tuple[int, bytes]] = {}
     by_level: dict[int, list[int]] = {}
-    for level, idx in sorted(set(keys)):
-        by_level.setdefault(level, []).append(idx)
+    with _cache_lock:
+        for level, idx in sorted(set(keys)):
+            data = cache.get((tree, level, idx))
+            if data is None:
+                by_level.setdefault(level, []).append(idx)
+            else:
+                cache.move_to_end((tree, level, idx))
+                found[(level, idx)] = (tiles.TILE_WIDTH, data)
     if not by_level:
-        return {}
+        return found
     # One indexed lookup per tile level: a row-value IN would make SQLite scan the whole tree.
-    # Plain driver SQL: this is the proof path, where statement building would cost the most.
+    # Plain DB-API SQL: this is the proof path, where statement building would cost the most.
     marker = _marker(connection)
     parts, params = [], []
     for level, idxs in by_level.items():
@@ -161,8 +191,23 @@ def read_tiles(
         where = f"WHERE tree = {marker} AND level = {marker} AND idx IN ({markers})"
         parts.append("SELECT level, idx, width, hashes FROM ledger_tiles " + where)  # noqa: S608
         params += [tree, level, *idxs]
-    rows = connection.exec_driver_sql(" UNION ALL ".join(parts), tuple(params))
-    return {(level, idx): (width, bytes(data)) for level, idx, width, data in rows}
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(" UNION ALL ".join(parts), tuple(params))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    fresh: list[tuple[tuple[int, int, int], bytes]] = []
+    for level, idx, width, data in rows:
+        found[(level, idx)] = (width, bytes(data))
+        if width == tiles.TILE_WIDTH:
+            fresh.append(((tree, level, idx), found[(level, idx)][1]))
+    if fresh:
+        with _cache_lock:
+            cache.update(fresh)
+            while len(cache) > FULL_TILE_CACHE:
+                cache.popitem(last=False)
+    return found
 
 
 def read_nodes(

@@ -64,6 +64,10 @@ def row_offsets(width: int) -> list[int]:
     return offsets
 
 
+_OFFSETS = [row_offsets(width) for width in range(TILE_WIDTH + 1)]
+"""Row offsets for every possible width, computed once: the proof path asks for them per node."""
+
+
 def decode_tile(data: bytes, width: int) -> Rows:
     offsets = row_offsets(width)
     if not 0 < width <= TILE_WIDTH or len(data) != offsets[-1]:
@@ -86,7 +90,7 @@ def node_from_tile(data: bytes, width: int, row: int, position: int) -> bytes | 
     """A node's hash from an encoded tile, or None if the tile is not yet wide enough."""
     if position >= width >> row:
         return None
-    start = row_offsets(width)[row] + position * HASH_SIZE
+    start = _OFFSETS[width][row] + position * HASH_SIZE
     return data[start : start + HASH_SIZE]
 
 
