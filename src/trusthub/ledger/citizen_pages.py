@@ -15,6 +15,7 @@ from trusthub.consent import offers
 from trusthub.consent import service as consent
 from trusthub.consent.models import Channel, ChoiceAction, ChoiceKind
 from trusthub.consent.schemas import ChoiceIn
+from trusthub.db import transaction
 from trusthub.deps import AppSettings, DbSession
 from trusthub.identity import hub_signin
 from trusthub.identity.deps import SignedInCitizen
@@ -197,6 +198,12 @@ def _choose(
     return citizen_id
 
 
+def _record(request: Request, citizen_id: int, choice: ChoiceIn) -> None:
+    """Committed before the redirect answers, so the page the browser loads next shows it."""
+    with transaction(request.app.state.sessions) as db:
+        consent.record_choice(db, citizen_id, choice)
+
+
 def _saved(kind: str) -> Response:
     return _private(RedirectResponse(f"/citizen?saved={kind}#choices", status.HTTP_303_SEE_OTHER))
 
@@ -219,7 +226,7 @@ def set_opt_out(
         return who
     action = ChoiceAction.SET if opt_out == "yes" else ChoiceAction.WITHDRAWN
     choice = ChoiceIn(kind=ChoiceKind.NATIONAL_DATA_OPT_OUT, action=action, channel=Channel.WEB)
-    consent.record_choice(session, who, choice)
+    _record(request, who, choice)
     return _saved("opt-out")
 
 
@@ -243,7 +250,7 @@ def _agreement_choice(
             error_page(request, InvalidInput([{"field": "agreement", "message": message}]))
         )
     choice = ChoiceIn(kind=kind, action=ChoiceAction(action), scope=agreement, channel=Channel.WEB)
-    consent.record_choice(session, who, choice)
+    _record(request, who, choice)
     return _saved(kind.value)
 
 

@@ -33,6 +33,8 @@ REASONS: dict[str, str] = {
     "wrong_recipient": "The data-sharing agreement does not cover this organisation",
     "purpose_mismatch": "They gave a purpose the agreement does not allow",
     "field_not_in_agreement": "They asked for data the agreement does not cover",
+    "identifier_in_anonymised_data": "They asked for data that would identify you under an "
+    "agreement that allows only anonymised data",
     "no_such_record": "The organisation holding the data has no record about you",
     "citizen_opted_out": "You have opted out of research and planning uses",
     "citizen_objected": "You objected to this agreement",
