@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from trusthub.consent import service as consent
@@ -115,30 +115,48 @@ def _ask(caller: MachineCaller, request: RecordRequest | BatchRequest) -> Ask:
     )
 
 
+_citizens = Citizen.__table__.c
+_records = DatasetRecord.__table__.c
+
+
+def _citizen_and_record_statement(column: Any) -> Any:
+    return (
+        select(_citizens.id, _records.data)
+        .select_from(
+            Citizen.__table__.outerjoin(
+                DatasetRecord.__table__,
+                and_(
+                    _records.citizen_id == _citizens.id,
+                    _records.dataset_id == bindparam("dataset_id"),
+                ),
+            )
+        )
+        .where(column == bindparam("value"))
+        .order_by(_records.id)
+        .limit(1)
+    )
+
+
+CITIZEN_AND_RECORD = {
+    "nhs_number": _citizen_and_record_statement(_citizens.nhs_number),
+    "nino": _citizen_and_record_statement(_citizens.nino),
+}
+"""Built once, run as plain Core: the hot path's one read for the citizen and their record."""
+
+
 def _citizen_and_record(
     session: Session, subject: Subject, terms: Terms | None
 ) -> tuple[int | None, dict[str, Any] | None]:
     """The citizen's id and, when the agreement's dataset holds one, their record: one query."""
-    column = Citizen.nhs_number if subject.nhs_number else Citizen.nino
-    value = subject.nhs_number or subject.nino
-    if terms is None:
-        return session.scalar(select(Citizen.id).where(column == value)), None
-    row = session.execute(
-        select(Citizen.id, DatasetRecord.data)
-        .outerjoin(
-            DatasetRecord,
-            and_(
-                DatasetRecord.citizen_id == Citizen.id,
-                DatasetRecord.dataset_id == terms.dataset_id,
-            ),
-        )
-        .where(column == value)
-        .order_by(DatasetRecord.id)
-        .limit(1)
-    ).first()
+    by = "nhs_number" if subject.nhs_number else "nino"
+    params = {"value": subject.nhs_number or subject.nino, "dataset_id": -1}
+    if terms is not None:
+        params["dataset_id"] = terms.dataset_id
+    row = session.connection().execute(CITIZEN_AND_RECORD[by], params).first()
     if row is None:
         return None, None
-    return int(row[0]), row[1]
+    data: dict[str, Any] | None = row[1]
+    return int(row[0]), data
 
 
 def _release(terms: Terms, record: dict[str, Any], decision: Decision) -> dict[str, Any]:
@@ -171,7 +189,7 @@ def request_record(
     citizen_id, record = _citizen_and_record(session, request.subject, terms)
     choices: ChoiceState | None = None
     if record is not None and citizen_id is not None:
-        choices = consent.current_choices(session, citizen_id)
+        choices = consent.current_choices_many(session, [citizen_id])[citizen_id]
     facts = terms.facts if terms is not None else None
     decision = decide(_ask(caller, request), facts, choices)
     entry = LedgerDecision(

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from trusthub.exchange.minimise import agreement_pseudonym_key
@@ -60,13 +60,21 @@ class TermsCache:
                 self._items.popitem(last=False)
 
 
+_agreements = Agreement.__table__.c
+_events = AgreementEvent.__table__.c
+STAMP = (
+    select(_agreements.dataset_id, func.count(_events.id), func.max(_events.id))
+    .join_from(
+        Agreement.__table__, AgreementEvent.__table__, _events.agreement_id == _agreements.id
+    )
+    .where(_agreements.reference == bindparam("reference"))
+    .group_by(_agreements.id, _agreements.dataset_id)
+)
+"""Built once: a plain Core statement whose compiled form SQLAlchemy caches on first use."""
+
+
 def _stamp(session: Session, reference: str) -> tuple[int, int, int] | None:
-    row = session.execute(
-        select(Agreement.dataset_id, func.count(AgreementEvent.id), func.max(AgreementEvent.id))
-        .join(AgreementEvent, AgreementEvent.agreement_id == Agreement.id)
-        .where(Agreement.reference == reference)
-        .group_by(Agreement.id, Agreement.dataset_id)
-    ).first()
+    row = session.connection().execute(STAMP, {"reference": reference}).first()
     return None if row is None else (int(row[0]), int(row[1]), int(row[2] or 0))
 
 
