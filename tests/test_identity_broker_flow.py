@@ -34,7 +34,7 @@ def test_a_service_gets_a_p2_identity_through_a_provider(brokered: World) -> Non
 
     # the provider never learns the service: only the hub's client and callback are sent
     sent = query_of(outbound)
-    assert sent["client_id"] == "trusthub-hub"
+    assert sent["client_id"] == "trusthub-hub-post-office"
     assert sent["redirect_uri"] == ISSUER + "/identity/broker/callback"
     assert sent["vtr"] == '["Cl.Cm.P2"]'
     for secret in (rp.client_id, rp.redirect_uri, "Universal Credit", asked.params["state"]):
