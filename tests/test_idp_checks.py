@@ -112,6 +112,13 @@ def test_driver_number_stems(
     assert dvla.stem(surname, given_names, birth, female) == stem
 
 
+def test_a_left_out_middle_name_is_not_held_against_a_licence() -> None:
+    assert dvla.check("MORGA657115SM9IJ", "Morgan", "Sarah", date(1965, 7, 11)).matches_person
+    assert not dvla.check(
+        "MORGA657115SM9IJ", "Morgan", "Sarah Jane", date(1965, 7, 11)
+    ).matches_person
+
+
 @pytest.mark.parametrize(
     ("number", "surname", "birth", "well_formed", "matches"),
     [

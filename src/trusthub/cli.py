@@ -11,6 +11,7 @@ from trusthub.config import get_settings
 from trusthub.demo.cli import demo_app
 from trusthub.exchange.cli import extract_app, optout_app
 from trusthub.identity.cli import identity_app
+from trusthub.idp.cli import idp_app
 from trusthub.ledger.cli import ledger_app
 from trusthub.opendata.cli import opendata_app
 from trusthub.release.cli import release_app
@@ -31,6 +32,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(identity_app, name="identity")
+app.add_typer(idp_app, name="idp")
 app.add_typer(opendata_app, name="opendata")
 app.add_typer(release_app, name="release")
 app.add_typer(extract_app, name="extract")

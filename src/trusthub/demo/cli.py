@@ -16,6 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from sqlalchemy import Engine
 
 from trusthub.cli_options import DATABASE_URL_OPTION
 from trusthub.config import get_settings
@@ -169,6 +170,17 @@ def _seed_database(
 
     engine = make_engine(url)
     try:
-        return seed_database(engine, citizens, seed, batch_size=batch_size, progress=progress)
+        report = seed_database(engine, citizens, seed, batch_size=batch_size, progress=progress)
+        _seed_identity_providers(engine)
+        return report
     finally:
         engine.dispose()
+
+
+def _seed_identity_providers(engine: Engine) -> None:
+    """Ready accounts at the demo identity providers, and the hub registered as their client."""
+    from trusthub.db import make_session_factory, transaction
+    from trusthub.idp import demo
+
+    with transaction(make_session_factory(engine)) as db:
+        demo.seed(db, get_settings())

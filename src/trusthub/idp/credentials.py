@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
+from datetime import datetime
+
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,12 +31,21 @@ def new_totp_secret() -> str:
     return pyotp.random_base32()
 
 
-def check_totp(secret: str | None, code: str) -> bool:
-    """A 6-digit code of this or the neighbouring 30-second step (clock drift)."""
+def totp_step(secret: str | None, code: str, now: datetime, after: int | None) -> int | None:
+    """The 30-second step whose code this is (this one or a neighbour, for clock drift).
+
+    None if the code is wrong or its step is not later than ``after``, the last step used, so
+    each code works once (RFC 6238 §5.2).
+    """
     code = code.replace(" ", "")
     if not secret or len(code) != 6 or not code.isdigit():
-        return False
-    return pyotp.TOTP(secret).verify(code, valid_window=1)
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code) and (after is None or step > after):
+            return step
+    return None
 
 
 def totp_uri(secret: str, account: str, issuer_name: str) -> str:

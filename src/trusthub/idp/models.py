@@ -46,6 +46,8 @@ class IdpAccount(Base):
     addresses: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     confidence: Mapped[int] = mapped_column(Integer, default=0, doc="GPG 45: 0 none .. 3 high.")
     gpg45: Mapped[dict[str, Any] | None] = mapped_column(JSON, doc="Scores and profile reached.")
+    proof: Mapped[dict[str, Any] | None] = mapped_column(JSON, doc="A proof under way.")
+    totp_step: Mapped[int | None] = mapped_column(Integer, doc="Last TOTP step used: no replay.")
     created_at: Mapped[Timestamp]
 
 

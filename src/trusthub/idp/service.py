@@ -223,7 +223,9 @@ def sign_in(
     ok = credentials.check_password(account.password_hash if account else None, password)
     two_factors = held_request.target.credential >= 2
     if ok and account is not None and two_factors:
-        ok = credentials.check_totp(account.totp_secret, totp_code)
+        step = credentials.totp_step(account.totp_secret, totp_code, now, account.totp_step)
+        ok = step is not None
+        account.totp_step = step if step is not None else account.totp_step
     if not ok or account is None:
         for key in keys:
             store.record_failure(db, key, now)

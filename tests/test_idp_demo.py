@@ -1,0 +1,77 @@
+"""The demo world's ready accounts: seeded at every provider, documented, and able to sign in."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pyotp
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from idp_world import REDIRECT, build, discover, relying_party, sign_in
+from trusthub.cli import app as cli
+from trusthub.db import make_session_factory, transaction
+from trusthub.demo.service import seed_database
+from trusthub.idp import demo, dvla, mrz
+from trusthub.idp.models import IdpAccount, IdpClient, IdpFraudMarker
+
+SEED = 2017
+
+
+def test_seeding_makes_ready_accounts_clients_and_a_fraud_marker(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    seed_database(engine, 120, SEED)
+    world = build(database_url, tmp_path / "keys")
+    with world.db() as db:
+        counts = demo.seed(db, world.settings)
+        again = demo.seed(db, world.settings)
+    assert counts == {"clients": 3, "accounts": 9, "fraud_markers": 1}
+    assert again == {"clients": 3, "accounts": 0, "fraud_markers": 0}
+    with transaction(make_session_factory(engine)) as db:
+        ready = demo.accounts(db, SEED)
+        hub_clients = db.scalars(
+            select(IdpClient.client_id).where(IdpClient.client_id.like("trusthub-hub-%"))
+        )
+        assert sorted(hub_clients) == sorted(demo.hub_client_id(s) for s in demo.BRANDS)
+        assert db.scalar(select(func.count()).select_from(IdpFraudMarker)) == 1
+        stored = db.scalars(select(IdpAccount.password_hash).where(IdpAccount.idp == "bank"))
+        assert all(h.startswith("$argon2id$") for h in stored)
+    for account in ready:
+        passport = mrz.parse_td3(*account.passport_mrz, today=date(2026, 11, 24))
+        assert passport.birth_date == account.birthdate
+        assert passport.surname == account.family_name.upper().replace("-", " ").replace("'", " ")
+        if account.licence_number:
+            checked = dvla.check(
+                account.licence_number, account.family_name, account.given_name, account.birthdate
+            )
+            assert checked.matches_person
+    with world.client:
+        first = next(a for a in ready if a.idp == "post-office")
+        world.totp[first.username] = first.totp_secret
+        metadata = discover(world)
+        client = relying_party(world, metadata)
+        url, _ = client.create_authorization_url(
+            metadata["authorization_endpoint"], code_verifier="v" * 48, nonce="n" * 20,
+            vtr='["Cl.Cm.P2"]',
+        )  # fmt: skip
+        answer = world.client.get(url, follow_redirects=False)
+        signed = sign_in(world, answer.headers["location"], first.username, first.password)
+        assert signed.status_code == 303, signed.text
+        back = world.client.get(signed.headers["location"], follow_redirects=False)
+        assert back.headers["location"].startswith(REDIRECT + "?code=")
+    world.client.app.state.engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_demo_accounts_are_printed_for_newcomers(engine: Engine, database_url: str) -> None:
+    seed_database(engine, 60, SEED)
+    printed = CliRunner().invoke(cli, ["idp", "demo-accounts", "--database-url", database_url])
+    assert printed.exit_code == 0, printed.output
+    with make_session_factory(engine)() as db:
+        ready = demo.accounts(db, SEED)
+    assert len(ready) == 9
+    for account in ready:
+        assert account.password in printed.output
+        assert account.passport_mrz[1] in printed.output
+        assert pyotp.TOTP(account.totp_secret).now().isdigit()
