@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pyotp
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
@@ -75,3 +76,16 @@ def test_demo_accounts_are_printed_for_newcomers(engine: Engine, database_url: s
         assert account.password in printed.output
         assert account.passport_mrz[1] in printed.output
         assert pyotp.TOTP(account.totp_secret).now().isdigit()
+
+
+def test_the_hub_is_registered_at_every_provider_when_the_app_starts(
+    client: TestClient, engine: Engine
+) -> None:
+    with make_session_factory(engine)() as db:
+        found = db.scalars(select(IdpClient).where(IdpClient.client_id.like("trusthub-hub-%")))
+        clients = {c.client_id: c for c in found}
+    assert sorted(clients) == sorted(demo.hub_client_id(s) for s in demo.BRANDS)
+    hub = clients["trusthub-hub-bank"]
+    assert hub.redirect_uris == ["http://127.0.0.1:8000/identity/broker/callback"]
+    assert hub.jwks_uri == "http://127.0.0.1:8000/identity/broker/jwks"
+    assert hub.token_endpoint_auth_method == "private_key_jwt"

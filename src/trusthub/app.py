@@ -17,6 +17,7 @@ from trusthub.identity.broker.routes import router as broker_router
 from trusthub.identity.matching.routes import router as matching_router
 from trusthub.identity.oidc.routes import router as oidc_router
 from trusthub.identity.routes import router as identity_router
+from trusthub.idp.demo import register_hub_on_start
 from trusthub.idp.routes import router as idp_router
 from trusthub.ledger.audit_pages import router as ledger_audit_router
 from trusthub.ledger.citizen_pages import router as citizen_pages_router
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ledger.start()  # the ledger's group-commit writer: every recorder shares it
+        register_hub_on_start(settings, engine)  # development: the demo identity providers
         try:
             yield
         finally:

@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from datetime import date
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from trusthub.config import Settings
+from trusthub.db import make_session_factory, transaction
 from trusthub.identity.models import Citizen
 from trusthub.identity.oidc.keys import KeyRing
 from trusthub.idp import dvla, gpg45, mrz, world
 from trusthub.idp.fraud import identity_key
 from trusthub.idp.gpg45 import Evidence, Scores
 from trusthub.idp.models import IdpAccount, IdpFraudMarker
-from trusthub.idp.providers import BRANDS
+from trusthub.idp.providers import BRANDS, enabled
 from trusthub.idp.service import create_account, register_client
 
 log = structlog.get_logger("trusthub.idp")
@@ -236,3 +237,17 @@ def seed(db: Session, settings: Settings) -> dict[str, int]:
     flagged = flag_fraud(db)
     log.info("idp.demo_seeded", clients=clients, accounts=made, fraud_markers=flagged)
     return {"clients": clients, "accounts": made, "fraud_markers": flagged}
+
+
+def register_hub_on_start(settings: Settings, engine: Engine) -> None:
+    """In development, make sure the hub's broker is a client of every demo provider.
+
+    Never stops the app: an unmigrated database or missing keys are logged and left alone.
+    """
+    if settings.environment != "development" or not enabled(settings):
+        return
+    try:
+        with transaction(make_session_factory(engine)) as db:
+            register_hub(db, settings)
+    except Exception as error:  # the hub runs without its demo providers
+        log.warning("idp.hub_not_registered", error=type(error).__name__)
