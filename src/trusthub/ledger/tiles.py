@@ -37,13 +37,14 @@ def empty_rows() -> Rows:
 def grow(rows: Rows, bottom: Sequence[bytes]) -> None:
     """Append bottom-row hashes to a tile and hash every internal node they complete."""
     rows[0].extend(bottom)
+    prefix = NODE_PREFIX
     for r in range(1, TILE_HEIGHT):
         below, row = rows[r - 1], rows[r]
+        start, end = len(row), len(below) // 2
+        if start >= end:
+            return  # nothing new on this row, so nothing new above it either
         row.extend(
-            [
-                sha256(NODE_PREFIX + below[2 * j] + below[2 * j + 1]).digest()
-                for j in range(len(row), len(below) // 2)
-            ]
+            [sha256(prefix + below[2 * j] + below[2 * j + 1]).digest() for j in range(start, end)]
         )
 
 
