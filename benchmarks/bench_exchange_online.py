@@ -435,6 +435,10 @@ def measure(
             server, world, bearer, args.duration, args.connections, lua
         )
         server_cpu = _tree_cpu(server.pid) - cpu_before
+        if requests == 0 or errors:
+            tail = log.read_text(errors="replace").splitlines()[-20:]
+            print(f"{name} ({workers} workers): {requests} answers, {errors} errors; log tail:")
+            print("\n".join(tail), file=sys.stderr)
         if after_load is not None:
             after_load(server, bearer)
     return Row(name, backend, workers, requests, seconds, errors, p50, p99, server_cpu, client)
@@ -535,6 +539,9 @@ def _ratios(rows: list[Row]) -> str:
             for r in rows
             if r.name == "TrustHub" and r.backend == bare.backend and r.workers == bare.workers
         )
+        if not (trust.requests and bare.requests):
+            lines.append(f"| {bare.backend} | {bare.workers} | no answers: see above | | | | |")
+            continue
         ratio = bare.per_second / trust.per_second if trust.per_second else float("inf")
         p50 = trust.p50_ms / bare.p50_ms if bare.p50_ms else float("inf")
         cpu = bare.per_cpu_second / trust.per_cpu_second if trust.per_cpu_second else float("inf")
