@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Engine, bindparam, create_engine, delete, event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -40,11 +44,99 @@ _REMEMBER = {
 
 
 def remember_assertion(session: Session, client_id: str, jti: str, expires_at: datetime) -> bool:
-    """Record a client assertion's jti; False if it was seen before (a replay). One statement."""
+    """Record a client assertion's jti; False if it was seen before (a replay). One statement.
+
+    On SQLite the jti is committed at once on a connection of its own that skips the fsync
+    (see ``_unsynced``), unless this transaction has already written; on PostgreSQL it rides
+    in the request's transaction (``relax_commit_durability``).
+    """
     key = digest(f"{client_id}\x00{jti}")
-    statement = _REMEMBER[session.get_bind().dialect.name]
-    inserted = session.connection().execute(statement, {"key": key, "expires_at": expires_at})
+    params = {"key": key, "expires_at": expires_at}
+    bind = session.get_bind()
+    statement = _REMEMBER[bind.dialect.name]
+    side = _unsynced(bind) if bind.dialect.name == "sqlite" else None
+    if side is not None and not _has_written(session):
+        return _remember_unsynced(side, key, expires_at)
+    inserted = session.connection().execute(statement, params)
     return inserted.first() is not None  # RETURNING: rowcount is not portable across drivers
+
+
+_UNSYNCED: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+"""Each main engine's companion, which goes (and is disposed) with it."""
+_UNSYNCED_LOCK = threading.Lock()
+
+
+def _relaxed_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _unsynced(bind: Any) -> Engine | None:
+    """A second engine on the same SQLite file, for used jtis only: WAL with synchronous=NORMAL.
+
+    The main engine commits with synchronous=FULL (one fsync per commit) for the ledger's sake;
+    a used jti does not need that. Its commit is atomic and seen at once by every connection;
+    it reaches the disk with the next fsync of the shared WAL (the ledger's next commit, or a
+    checkpoint). Only an operating-system crash or power loss before then could forget it,
+    reopening a replay window no longer than the assertion's own lifetime (as on PostgreSQL
+    with ``synchronous_commit = off``); a crash of the process loses nothing. The ledger's own
+    connections keep synchronous=FULL: they never come from this engine.
+    """
+    if not isinstance(bind, Engine):
+        return None
+    url = bind.url
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        return None
+    with _UNSYNCED_LOCK:
+        engine = _UNSYNCED.get(bind)
+        if engine is None:
+            engine = create_engine(url, connect_args={"check_same_thread": False})
+            event.listen(engine, "connect", _relaxed_sqlite)
+            event.listen(bind, "engine_disposed", lambda _: engine.dispose())
+            _UNSYNCED[bind] = engine
+        return engine
+
+
+_SQLITE_REMEMBER = (
+    "INSERT INTO oauth_used_assertions (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+)
+_SQLITE = sqlite_dialect()
+_SQLITE_EXPIRES: Any = UsedAssertion.__table__.c.expires_at.type.dialect_impl(
+    _SQLITE
+).bind_processor(_SQLITE)
+"""How SQLAlchemy writes the column on SQLite, so rows read back (and purge) the same."""
+
+
+def _remember_unsynced(engine: Engine, key: str, expires_at: datetime) -> bool:
+    """The jti insert on the DB-API connection itself: one statement, one unsynced commit."""
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(_SQLITE_REMEMBER, (key, _SQLITE_EXPIRES(expires_at)))
+            inserted = cursor.rowcount == 1
+        finally:
+            cursor.close()
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()  # back to the pool
+    return inserted
+
+
+def _has_written(session: Session) -> bool:
+    """Whether this SQLite transaction holds (or may hold) the write lock already."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    if not session.in_transaction() or session.get_transaction() is None:
+        return False
+    connection = session.connection().connection.dbapi_connection
+    return bool(getattr(connection, "in_transaction", True))
 
 
 def relax_commit_durability(session: Session) -> None:
