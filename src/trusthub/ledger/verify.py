@@ -27,6 +27,9 @@ from trusthub.ledger.store import HEAD_ID
 CHUNK_BITS = 2 * tiles.TILE_HEIGHT
 CHUNK = 1 << CHUNK_BITS
 """Leaves per chunk: exactly the leaves under one level-1 tile."""
+MIN_CHUNKS_PER_PROCESS = 4
+"""Unless told how many processes to use, verify checks a log of fewer chunks than this per core
+in its own process: starting processes (importing the app in each) would cost more than it saves."""
 BULK_MARK = b'"records":{'
 
 
@@ -339,6 +342,8 @@ def _verify(
     bulk: list[tuple[int, int, str]] = []
     contiguous = True
     processes = workers or os.cpu_count() or 1
+    if workers is None and count < MIN_CHUNKS_PER_PROCESS * processes:
+        processes = 1  # a small log: checking it here beats starting processes
     for result in _chunks(url, connection, count, sizes, processes, report.tree_size):
         if contiguous:
             report.leaves += result.leaves
