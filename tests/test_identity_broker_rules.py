@@ -179,3 +179,31 @@ def test_never_more_than_the_limit_in_a_window(times: list[float], now: float) -
     for moment in sorted([*times, now]):
         kept = allow(kept, moment, window).kept
         assert len([t for t in kept if moment - 60 < t <= moment]) <= 5
+
+
+VECTORS = ["Cl", "Cl.Cm", "Cl.Cm.P1", "Cl.Cm.P2", "Cl.Cm.P3", "Cl.Cm.P4"]
+
+
+@given(
+    st.sampled_from(VECTORS),
+    st.one_of(st.sampled_from(VECTORS), st.text(max_size=12), st.none()),
+    st.one_of(
+        st.none(),
+        st.builds(
+            claim,
+            st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=3),
+            st.integers(0, 4),
+            st.integers(0, 4),
+            st.integers(0, 4),
+            st.one_of(st.none(), st.sampled_from(sorted(PROFILES))),
+        ),
+    ),
+)
+def test_an_accepted_answer_always_meets_the_ask_and_is_backed_by_scores(
+    asked: str, vot: Any, gpg45: Any
+) -> None:
+    verdict = judge(parse_vector(asked), vot, gpg45)
+    if isinstance(verdict, Accept):
+        assert verdict.held.satisfies(parse_vector(asked))
+        assert verdict.held.text == parse_vector(str(vot)).text
+        assert supports(gpg45, verdict.held.confidence)
