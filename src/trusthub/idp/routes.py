@@ -7,24 +7,21 @@ must stay spent).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-import anyio.to_thread
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from trusthub.db import transaction
 from trusthub.identity.oidc.flows import Refusal, ToSignIn
 from trusthub.identity.oidc.provider import Provider
-from trusthub.identity.oidc.routes import _limiter
 from trusthub.identity.oidc.server import BadRequest, HubRequest, oauth_error, read_request
 from trusthub.idp import flows, proving, service
+from trusthub.idp.edges import flow_for, in_transaction
 from trusthub.idp.flows import Flow, base_path
 from trusthub.idp.metadata import discovery, provider_trustmark
-from trusthub.idp.providers import brand, enabled, provider_for
+from trusthub.idp.providers import brand
 from trusthub.idp.web import (
     NO_STORE,
     browser,
@@ -34,28 +31,9 @@ from trusthub.idp.web import (
     set_binding,
     set_session,
 )
-from trusthub.problems import NotFound, Problem
+from trusthub.problems import Problem
 
-T = TypeVar("T")
 router = APIRouter(prefix="/idp/{slug}", tags=["identity providers (demo)"])
-
-
-def _flow(request: Request, slug: str) -> Flow:
-    settings = request.app.state.settings
-    if not enabled(settings):
-        raise NotFound("identity provider")
-    brand(slug)
-    return Flow(slug, provider_for(settings, slug))
-
-
-async def _in_transaction(request: Request, action: Callable[..., T], *args: Any) -> T:
-    factory = request.app.state.sessions
-
-    def run() -> T:
-        with transaction(factory) as db:
-            return action(db, *args)
-
-    return await anyio.to_thread.run_sync(run, limiter=_limiter())
 
 
 class _Origin:
@@ -92,62 +70,62 @@ def _answer(request: Request, flow: Flow, outcome: Response | Refusal | ToSignIn
 @router.get("/.well-known/openid-configuration")
 def openid_configuration(request: Request, slug: str) -> JSONResponse:
     """OpenID Provider metadata of one demo identity provider."""
-    flow = _flow(request, slug)
+    flow = flow_for(request, slug)
     return JSONResponse(discovery(flow.provider, brand(slug)))
 
 
 @router.get("/oauth2/jwks")
 def jwks(request: Request, slug: str) -> JSONResponse:
     """The provider's public ES256 keys."""
-    keys = _flow(request, slug).provider.keyring().public_jwks()
+    keys = flow_for(request, slug).provider.keyring().public_jwks()
     return JSONResponse(keys, headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/trustmark")
 def trustmark(request: Request, slug: str) -> JSONResponse:
     """What the vectors in ``vot`` mean at this provider."""
-    return JSONResponse(provider_trustmark(_flow(request, slug).provider, brand(slug)))
+    return JSONResponse(provider_trustmark(flow_for(request, slug).provider, brand(slug)))
 
 
 @router.api_route("/oauth2/authorize", methods=["GET", "POST"], response_model=None)
 async def authorize(request: Request, slug: str) -> Response:
     """Authorization endpoint: code flow, PKCE S256, state, nonce and ``vtr``."""
-    flow = _flow(request, slug)
+    flow = flow_for(request, slug)
     oauth_request = await _read(request, flow)
     if isinstance(oauth_request, Response):
         return oauth_request
     current = browser(request, slug, flow.provider)
-    outcome = await _in_transaction(request, flows.authorize, flow, oauth_request, current)
+    outcome = await in_transaction(request, flows.authorize, flow, oauth_request, current)
     return _answer(request, flow, outcome)
 
 
 @router.get("/oauth2/authorize/continue/{handle}", include_in_schema=False)
 async def authorize_continue(request: Request, slug: str, handle: str) -> Response:
-    flow = _flow(request, slug)
+    flow = flow_for(request, slug)
     current = browser(request, slug, flow.provider)
-    outcome = await _in_transaction(request, flows.resume, flow, handle, current, request.headers)
+    outcome = await in_transaction(request, flows.resume, flow, handle, current, request.headers)
     return _answer(request, flow, outcome)
 
 
 @router.post("/oauth2/token", response_model=None)
 async def token(request: Request, slug: str) -> Response:
     """Token endpoint: authorization_code with private_key_jwt or client_secret_basic."""
-    flow = _flow(request, slug)
+    flow = flow_for(request, slug)
     oauth_request = await _read(request, flow)
     if isinstance(oauth_request, Response):
         return oauth_request
-    response: Response = await _in_transaction(request, flows.token, flow, oauth_request)
+    response: Response = await in_transaction(request, flows.token, flow, oauth_request)
     return response
 
 
 @router.api_route("/oauth2/userinfo", methods=["GET", "POST"], response_model=None)
 async def userinfo(request: Request, slug: str) -> Response:
     """UserInfo: names, birth date, addresses and GPG 45 scores of a proven identity."""
-    flow = _flow(request, slug)
+    flow = flow_for(request, slug)
     oauth_request = await _read(request, flow)
     if isinstance(oauth_request, Response):
         return oauth_request
-    response: Response = await _in_transaction(request, flows.userinfo, flow, oauth_request)
+    response: Response = await in_transaction(request, flows.userinfo, flow, oauth_request)
     response.headers.update(NO_STORE)
     return response
 
@@ -162,10 +140,10 @@ def _sign_in_context(db: Session, flow: Flow, handle: str, binding: str | None) 
 
 @router.get("/sign-in/{handle}", include_in_schema=False)
 async def sign_in_form(request: Request, slug: str, handle: str) -> Response:
-    flow = _flow(request, slug)
+    flow = flow_for(request, slug)
     current = browser(request, slug, flow.provider)
     try:
-        context = await _in_transaction(request, _sign_in_context, flow, handle, current.binding)
+        context = await in_transaction(request, _sign_in_context, flow, handle, current.binding)
     except Problem as problem:
         return problem_page(request, slug, problem)
     context.update(csrf_token=current.binding, username="", errors=[])
@@ -187,10 +165,10 @@ async def sign_in(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     """Check the password (and the TOTP code if two factors are asked), then carry on."""
-    flow = _flow(request, slug)
+    flow = flow_for(request, slug)
     current = browser(request, slug, flow.provider)
     try:
-        result = await _in_transaction(
+        result = await in_transaction(
             request,
             service.sign_in,
             slug,
@@ -210,7 +188,7 @@ async def sign_in(
     except Problem as problem:
         return problem_page(request, slug, problem)
     if isinstance(result, service.SignInRefused):
-        context = await _in_transaction(request, _sign_in_context, flow, handle, current.binding)
+        context = await in_transaction(request, _sign_in_context, flow, handle, current.binding)
         context.update(
             csrf_token=current.binding,
             username=username,

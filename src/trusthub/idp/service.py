@@ -146,7 +146,7 @@ def create_account(
     return account
 
 
-def _csrf(given: str | None, binding: str | None) -> None:
+def check_csrf(given: str | None, binding: str | None) -> None:
     if not same_secret(given, binding):
         raise Problem(403, "This form has expired", "Go back and start again.", kind="csrf")
 
@@ -208,7 +208,7 @@ def sign_in(
     previous_session: str | None = None,
 ) -> SignInResult | SignInRefused:
     """Check password (and TOTP when two factors are asked) within the rate limits."""
-    _csrf(csrf_token, binding)
+    check_csrf(csrf_token, binding)
     held_request = waiting(db, idp, handle, binding)
     username = username.strip().lower()[:64]
     now = utcnow()
