@@ -171,7 +171,8 @@ def bundle_key(index: int) -> tuple[int, int]:
 
 def encode_bundle(entries: Iterable[bytes]) -> bytes:
     """Entries one per line: canonical JSON never holds a raw newline, so splitting is exact."""
-    return b"".join(entry + ENTRY_SEPARATOR for entry in entries)
+    entries = list(entries)
+    return ENTRY_SEPARATOR.join(entries) + ENTRY_SEPARATOR if entries else b""
 
 
 def decode_bundle(data: bytes) -> list[bytes]:
