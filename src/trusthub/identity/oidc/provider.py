@@ -169,8 +169,29 @@ def provider_for(setup: ProviderSetup) -> Provider:
     )
 
 
+_SHAPING_FIELDS = tuple(
+    name
+    for name in Settings.model_fields
+    if name.startswith(("identity_", "idp_"))
+    or name in ("environment", "public_url", "host", "port")
+)
+"""The settings ``ProviderSetup.from_settings`` may read (every identity_* and idp_* one)."""
+_SETUPS: dict[tuple[object, ...], ProviderSetup] = {}
+
+
 def get_provider(settings: Settings) -> Provider:
-    return provider_for(ProviderSetup.from_settings(settings))
+    """The provider for these settings; read from them once per distinct value, not per request
+    (parsing the brokered providers' configuration cost more than a grant's database work)."""
+    shape = tuple(
+        tuple(value) if isinstance(value, list) else value
+        for value in (getattr(settings, name) for name in _SHAPING_FIELDS)
+    )
+    setup = _SETUPS.get(shape)
+    if setup is None:
+        if len(_SETUPS) >= 64:
+            _SETUPS.clear()
+        setup = _SETUPS[shape] = ProviderSetup.from_settings(settings)
+    return provider_for(setup)
 
 
 def signing_key_file(settings: Settings) -> Path:
