@@ -239,3 +239,52 @@ def test_sign_in_attempts_are_rate_limited(brokered: World) -> None:
 def test_account_forms_need_a_session_and_csrf(brokered: World, path: str) -> None:
     assert brokered.client.post(path, data={}, follow_redirects=False).status_code == 403
     assert ISSUER
+
+
+def test_registering_a_service_outside_government(
+    brokered: World, admin_headers: dict[str, str]
+) -> None:
+    body = {
+        "name": "Acme Insurance",
+        "organisation": "bank",
+        "redirect_uris": ["https://insure.example/cb"],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "scopes": ["openid", "profile"],
+        "kind": "non_government",
+        "allowed_claims": ["given_name", "birthdate"],
+        "minimum_level": "Cl.Cm.P2",
+    }
+    made = brokered.client.post(
+        "/api/v1/identity/relying-parties", json=body, headers=admin_headers
+    )
+    assert made.status_code == 201, made.text
+    view = made.json()
+    assert view["kind"] == "non_government" and view["minimum_level"] == "Cl.Cm.P2"
+    assert view["allowed_claims"] == ["given_name", "birthdate"]
+    for bad in ({"kind": "bank"}, {"minimum_level": "P9"}, {"allowed_claims": ["nino"]}):
+        refused = brokered.client.post(
+            "/api/v1/identity/relying-parties", json={**body, **bad}, headers=admin_headers
+        )
+        assert refused.status_code == 422, bad
+
+
+def test_a_service_gets_only_the_claims_it_is_allowed(brokered: World) -> None:
+    prove(brokered)
+    rp = shop(brokered, allowed_claims=["given_name"])
+    asked = auth_request(rp, vtr='["Cl.Cm.P2"]', scope="openid profile")
+    consent_path = sign_in_to_consent(brokered, asked.url)
+    page = brokered.client.get(consent_path)
+    assert "given_name" in page.text and "birthdate" not in page.text
+    agreed = brokered.client.post(
+        consent_path,
+        data={"decision": "allow", "agree": "yes", "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    back = brokered.client.get(agreed.headers["location"], follow_redirects=False)
+    code = query_of(back.headers["location"])["code"]
+    tokens = redeem(brokered, "shop", code, asked.verifier).json()
+    info = brokered.client.get(
+        "/oauth2/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    ).json()
+    assert set(info) == {"sub", "given_name"}
+    assert set(identity_entries(brokered)[0].fields) == {"sub", "vot", "vtm", "given_name"}

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from trusthub.identity.broker.models import BrokerSignIn
 from trusthub.identity.oidc.clients import digest
 from trusthub.identity.oidc.models import (
     AccessToken,
@@ -274,6 +275,7 @@ def purge_expired(session: Session, now: datetime | None = None) -> dict[str, in
         "codes": delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - RETAIN_USED),
         "pending": delete(PendingAuthorization).where(PendingAuthorization.expires_at < now),
         "sessions": delete(CitizenSession).where(CitizenSession.expires_at < now),
+        "broker_sign_ins": delete(BrokerSignIn).where(BrokerSignIn.expires_at < now),
     }
     for name, statement in statements.items():
         result = session.execute(statement)
