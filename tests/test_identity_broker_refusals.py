@@ -146,9 +146,10 @@ def to_rogue(world: World, rogue: Rogue) -> str:
 
 
 def callback(world: World, state: str) -> httpx.Response:
-    return world.client.get(
+    answer: httpx.Response = world.client.get(
         f"/identity/broker/callback?code=c0de&state={state}", follow_redirects=False
     )
+    return answer
 
 
 CASES: dict[str, tuple[Callable[[str], str], Any]] = {

@@ -207,3 +207,17 @@ def test_an_accepted_answer_always_meets_the_ask_and_is_backed_by_scores(
         assert verdict.held.satisfies(parse_vector(asked))
         assert verdict.held.text == parse_vector(str(vot)).text
         assert supports(gpg45, verdict.held.confidence)
+
+
+@pytest.mark.parametrize(
+    ("environment", "asked", "offered"),
+    [("development", None, True), ("development", False, False), ("production", True, False)],
+)
+def test_the_demo_sign_in_is_for_development_only(
+    environment: str, asked: bool | None, offered: bool
+) -> None:
+    from trusthub.config import Settings
+    from trusthub.identity.oidc.provider import ProviderSetup
+
+    settings = Settings(environment=environment, identity_demo_sign_in=asked)
+    assert ProviderSetup.from_settings(settings).demo_sign_in is offered
