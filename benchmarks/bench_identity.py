@@ -713,8 +713,8 @@ def main() -> None:
     print(_table(rows))
     print(
         "\nPer CPU-second = grants ÷ CPU seconds of the serving process (user + system), so "
-        "'per core' holds on a shared machine. SQLite commits with synchronous=FULL "
-        "(one fsync per grant), which bounds its wall-clock rate by the disk."
+        "'per core' holds on a shared machine. On SQLite the used jti is committed without "
+        "an fsync (WAL, synchronous=NORMAL; see docs/identity.md); the ledger keeps FULL."
     )
 
 
