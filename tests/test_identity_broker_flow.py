@@ -85,3 +85,24 @@ def test_a_service_gets_a_p2_identity_through_a_provider(brokered: World) -> Non
     assert account.status_code == 200
     assert "Universal Credit" in account.text and "Pillarbox" in account.text
     assert urlsplit(back).netloc == "rp.gov.example"
+
+
+def test_signing_in_to_the_account_page_itself(brokered: World) -> None:
+    from broker_world import at_provider, csrf_of
+
+    prove(brokered)
+    client = brokered.client
+    assert "You are not signed in" in client.get("/account").text
+    page = client.get("/account/sign-in")
+    assert page.status_code == 200 and "DEMO" not in page.text
+    answer = client.post(
+        "/account/sign-in",
+        data={"provider": IDP, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    back = at_provider(client, answer.headers["location"])
+    answer = client.get(back, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/account"
+    account = client.get("/account").text
+    assert "Pillarbox" in account and "Cl.Cm.P2" in account
