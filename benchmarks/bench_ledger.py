@@ -117,6 +117,13 @@ def fresh(url: str) -> Engine:
     metadata.create_all(
         engine, tables=[t for t in metadata.sorted_tables if t.name.startswith("ledger_")]
     )
+    with engine.begin() as connection:  # as migration ledger_0003 tunes TOAST
+        connection.exec_driver_sql(
+            "ALTER TABLE ledger_bundles ALTER COLUMN data SET COMPRESSION lz4"
+        )
+        connection.exec_driver_sql(
+            "ALTER TABLE ledger_tiles ALTER COLUMN hashes SET STORAGE EXTERNAL"
+        )
     return engine
 
 
