@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from exchange_world import ask, ledger_entry, shared
+import pytest
+from sqlalchemy import event
+
+from exchange_world import ask, bearer, ledger_entry, shared
 from identity_world import ADA, BOB, World, machine_token
 
 __all__ = ["shared"]
@@ -109,3 +112,36 @@ def test_when_the_ledger_cannot_record_nothing_is_released(
     assert answer.status_code == 503
     assert answer.json()["type"].endswith("ledger-unavailable")
     assert "AB123456C" not in answer.text
+
+
+def test_a_request_holds_no_connection_while_the_ledger_commits(
+    hub: World, shared: dict[str, str]
+) -> None:
+    """Requests waiting for the ledger must not starve its writer of pooled connections."""
+    engine = hub.client.app.state.engine  # type: ignore[attr-defined]
+    held: list[int] = []
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("UPDATE ledger_head SET tree_size = tree_size"):
+            held.append(engine.pool.checkedout())
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        for batch in (False, True):
+            held.clear()
+            if batch:
+                answer = hub.client.post(
+                    "/exchange/v1/records:batch",
+                    json={
+                        "agreement": shared["service"],
+                        "purpose_category": "public_service_delivery",
+                        "subjects": [{"nhs_number": ADA}],
+                    },
+                    headers=bearer(hub),
+                )
+            else:
+                answer = ask(hub, shared["service"], ADA, "public_service_delivery")
+            assert answer.status_code == 200, answer.text
+            assert held == [1]  # the writer's own connection, and nobody else's
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)

@@ -9,9 +9,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Header, Request, UploadFile
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
 from trusthub.deps import DbSession
 from trusthub.exchange import bulk, service
@@ -25,7 +26,8 @@ from trusthub.exchange.schemas import (
 )
 from trusthub.exchange.sources import DatabaseSource
 from trusthub.exchange.terms import TermsCache
-from trusthub.identity.deps import MachineClient
+from trusthub.identity.deps import MachineClient, require_machine_client
+from trusthub.identity.oidc.machine import MachineCaller
 from trusthub.ledger.routes import LedgerDep
 from trusthub.registry.agreement_rules import PurposeCategory
 
@@ -50,6 +52,17 @@ def _terms_cache(request: Request) -> TermsCache:
     return cache
 
 
+async def online_caller(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> MachineCaller:
+    """The identity part's token check, run on the event loop: one signature check costs less
+    than the hand-over to a worker thread that a plain (sync) dependency takes."""
+    return require_machine_client(request.app.state.settings, authorization)
+
+
+OnlineCaller = Annotated[MachineCaller, Depends(online_caller)]
+
+
 @router.post(
     "/records",
     responses={
@@ -57,17 +70,17 @@ def _terms_cache(request: Request) -> TermsCache:
         503: {"description": "The ledger could not record the decision; nothing was released."},
     },
 )
-def request_record(
-    body: RecordRequest,
-    request: Request,
-    caller: MachineClient,
-    session: DbSession,
-    ledger: LedgerDep,
+async def request_record(
+    body: RecordRequest, request: Request, caller: OnlineCaller
 ) -> RecordAnswer:
     """One citizen's record under an agreement: only the agreed fields, only if the agreement is
     active and the citizen's choices allow it. Every decision is on the ledger before the answer."""
-    return service.request_record(
-        session, ledger, caller, body, _master_key(request), cache=_terms_cache(request)
+    state = request.app.state
+    key, cache = _master_key(request), _terms_cache(request)
+
+    # One worker thread for the whole request: the reads, the decision and the ledger wait.
+    return await run_in_threadpool(
+        service.request_record, state.sessions, state.ledger, caller, body, key, None, cache
     )
 
 
@@ -78,17 +91,14 @@ def request_record(
         503: {"description": "The ledger could not record the decisions; nothing was released."},
     },
 )
-def request_batch(
-    body: BatchRequest,
-    request: Request,
-    caller: MachineClient,
-    session: DbSession,
-    ledger: LedgerDep,
-) -> BatchAnswer:
+async def request_batch(body: BatchRequest, request: Request, caller: OnlineCaller) -> BatchAnswer:
     """Up to 1,000 citizens' records under one agreement and purpose: each citizen decided on
     their own, every decision in one ledger entry written before the answer."""
-    return service.request_batch(
-        session, ledger, caller, body, _master_key(request), cache=_terms_cache(request)
+    state = request.app.state
+    key, cache = _master_key(request), _terms_cache(request)
+
+    return await run_in_threadpool(
+        service.request_batch, state.sessions, state.ledger, caller, body, key, None, cache
     )
 
 

@@ -13,10 +13,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from trusthub.consent import service as consent
 from trusthub.consent.state import ChoiceState
+from trusthub.db import transaction
 from trusthub.exchange.minimise import minimise
 from trusthub.exchange.policy import AgreementFacts, Ask, Decision, decide
 from trusthub.exchange.schemas import (
@@ -175,7 +176,7 @@ def _outcome(decision: Decision) -> Outcome:
 
 
 def request_record(
-    session: Session,
+    sessions: sessionmaker[Session],
     ledger: Ledger,
     caller: MachineCaller,
     request: RecordRequest,
@@ -183,13 +184,17 @@ def request_record(
     today: date | None = None,
     cache: TermsCache | None = None,
 ) -> RecordAnswer:
-    """Answer one recipient's request for one citizen's record, or refuse it — on the ledger."""
+    """Answer one recipient's request for one citizen's record, or refuse it — on the ledger.
+
+    The reads run in their own short transaction, closed before the ledger wait: a request
+    never holds a pooled connection while the ledger's writer may need one."""
     _require_scope(caller)
-    terms = load_terms(session, request.agreement, today or date.today(), master_key, cache)
-    citizen_id, record = _citizen_and_record(session, request.subject, terms)
-    choices: ChoiceState | None = None
-    if record is not None and citizen_id is not None:
-        choices = consent.current_choices_many(session, [citizen_id])[citizen_id]
+    with transaction(sessions) as session:
+        terms = load_terms(session, request.agreement, today or date.today(), master_key, cache)
+        citizen_id, record = _citizen_and_record(session, request.subject, terms)
+        choices: ChoiceState | None = None
+        if record is not None and citizen_id is not None:
+            choices = consent.current_choices_many(session, [citizen_id])[citizen_id]
     facts = terms.facts if terms is not None else None
     decision = decide(_ask(caller, request), facts, choices)
     entry = LedgerDecision(
@@ -253,7 +258,7 @@ def _batch_records(
 
 
 def request_batch(
-    session: Session,
+    sessions: sessionmaker[Session],
     ledger: Ledger,
     caller: MachineCaller,
     request: BatchRequest,
@@ -262,14 +267,15 @@ def request_batch(
     cache: TermsCache | None = None,
 ) -> BatchAnswer:
     """Decide for each citizen in the batch with the same rule as one request; record every
-    decision in one bulk ledger entry before any record leaves."""
+    decision in one bulk ledger entry before any record leaves (reads closed first, as above)."""
     _require_scope(caller)
-    terms = load_terms(session, request.agreement, today or date.today(), master_key, cache)
+    with transaction(sessions) as session:
+        terms = load_terms(session, request.agreement, today or date.today(), master_key, cache)
+        citizen_ids = _batch_citizens(session, request.subjects)
+        matched = [c for c in citizen_ids if c is not None]
+        records = _batch_records(session, terms, matched)
+        choices = consent.current_choices_many(session, records)
     facts = terms.facts if terms is not None else None
-    citizen_ids = _batch_citizens(session, request.subjects)
-    matched = [c for c in citizen_ids if c is not None]
-    records = _batch_records(session, terms, matched)
-    choices = consent.current_choices_many(session, records)
     ask = _ask(caller, request)
     decisions = [decide(ask, facts, choices.get(c) if c is not None else None) for c in citizen_ids]
     outcomes: dict[CitizenId, CitizenOutcome] = {}
