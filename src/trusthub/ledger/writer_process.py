@@ -12,6 +12,7 @@ batch takes the head row's lock first (``store.lock_head``).
 from __future__ import annotations
 
 import marshal
+import signal
 from collections.abc import Sequence
 from multiprocessing import get_context
 from multiprocessing.connection import Connection as Pipe
@@ -68,6 +69,9 @@ def _serve(pipe: Pipe, url: str, name: str, seed: bytes, origin: str) -> None:
     """The child's loop: one batch in, one commit, one reply; exits when the parent goes away."""
     from trusthub.db import make_engine
     from trusthub.ledger.writer import Edge, append_batch
+
+    # Ctrl-C reaches the whole process group: let the parent decide, and finish any commit.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     engine: Engine = make_engine(url)
     signer = Signer(name, Ed25519PrivateKey.from_private_bytes(seed))
