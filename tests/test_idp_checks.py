@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trusthub.idp import dvla, fraud, gpg45, kbv, limiter, mrz
+from trusthub.idp.claims import Address, Identity, userinfo_claims
+from trusthub.idp.flows import held_vector
 from trusthub.idp.gpg45 import Evidence, Scores
 
 TODAY = date(2026, 11, 24)
@@ -309,3 +311,30 @@ def test_identity_keys_ignore_case_accents_and_middle_names() -> None:
     key = fraud.identity_key("Zoë Anne", "O'Brien", born)
     assert key == fraud.identity_key("zoe", "OBRIEN", born)
     assert key != fraud.identity_key("Zoe", "O'Brien", date(1985, 12, 11))
+
+
+# --- what is asserted and released ---------------------------------------------------------
+
+IDENTITY = Identity(
+    "Ada", "Lovelace", date(1985, 12, 10), (Address("1 Ockham Road", "London", "SW1A 2AA"),),
+    {"profile": "M1B"},
+)  # fmt: skip
+
+
+@given(st.integers(1, 2), st.integers(0, 3))
+def test_one_factor_never_carries_identity_confidence(credential: int, confidence: int) -> None:
+    held = held_vector(credential, confidence)
+    assert held.credential == credential
+    assert held.confidence == (confidence if credential == 2 else 0)
+
+
+@given(st.sets(st.sampled_from(["openid", "profile", "address", "email"])), st.integers(0, 3))
+def test_nothing_personal_is_released_for_an_unproven_identity(
+    scopes: set[str], confidence: int
+) -> None:
+    claims = userinfo_claims("subject", scopes, confidence, IDENTITY)
+    assert claims["sub"] == "subject"
+    if confidence == 0 or not scopes & {"profile", "address"}:
+        assert set(claims) == {"sub"}
+    if "given_name" in claims:
+        assert "profile" in scopes and confidence >= 1

@@ -152,3 +152,18 @@ def demo_accounts(
         typer.echo(f"  passport MRZ {a.passport_mrz[0]}\n               {a.passport_mrz[1]}")
         if a.licence_number:
             typer.echo(f"  licence      {a.licence_number}")
+
+
+@idp_app.command("purge")
+def purge(database_url: str | None = DATABASE_URL_OPTION) -> None:
+    """Delete the providers' expired codes, tokens, sessions, held requests and old failures."""
+    from trusthub.db import make_engine, make_session_factory, transaction
+    from trusthub.idp import store
+
+    engine = make_engine(resolve_database_url(database_url))
+    try:
+        with transaction(make_session_factory(engine)) as db:
+            store.purge_expired(db)
+    finally:
+        engine.dispose()
+    typer.echo("purged")

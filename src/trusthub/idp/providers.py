@@ -69,6 +69,8 @@ def _key_source(keys_dir: Path, slug: str, development: bool) -> Path:
     path = keys_dir / f"{slug}.jwks.json"
     if not path.exists() and not development:
         raise ProviderConfigError(f"put the {slug} identity provider's private JWKS in {path}")
+    if path.exists():
+        return path
     if create_private_file_once(path, json.dumps(new_jwks(IDP_ALGS), indent=2)):
         log.warning("idp.dev_keys_generated", idp=slug, path=str(path), mode="0600")
     return path

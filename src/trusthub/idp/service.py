@@ -233,6 +233,8 @@ def sign_in(
         if not two_factors:
             message = "Enter the username and password of your account"
         return SignInRefused(message)
+    if credentials.needs_rehash(account.password_hash):
+        account.password_hash = credentials.hash_password(password)
     store.end_session(db, idp, previous_session)
     credential = 2 if two_factors else 1
     token = store.start_session(db, idp, account.id, credential)
