@@ -43,8 +43,12 @@ def grow(rows: Rows, bottom: Sequence[bytes]) -> None:
         start, end = len(row), len(below) // 2
         if start >= end:
             return  # nothing new on this row, so nothing new above it either
+        pairs = iter(below[2 * start : 2 * end])  # zip(pairs, pairs): left and right children
         row.extend(
-            [sha256(prefix + below[2 * j] + below[2 * j + 1]).digest() for j in range(start, end)]
+            [
+                sha256(prefix + left + right).digest()
+                for left, right in zip(pairs, pairs, strict=True)
+            ]
         )
 
 
