@@ -16,6 +16,7 @@ from trusthub.db import make_session_factory, transaction
 from trusthub.demo.service import seed_database
 from trusthub.idp import demo, dvla, mrz
 from trusthub.idp.models import IdpAccount, IdpClient, IdpFraudMarker
+from trusthub.idp.providers import BRANDS
 
 SEED = 2017
 
@@ -35,7 +36,7 @@ def test_seeding_makes_ready_accounts_clients_and_a_fraud_marker(
         hub_clients = db.scalars(
             select(IdpClient.client_id).where(IdpClient.client_id.like("trusthub-hub-%"))
         )
-        assert sorted(hub_clients) == sorted(demo.hub_client_id(s) for s in demo.BRANDS)
+        assert sorted(hub_clients) == sorted(demo.hub_client_id(s) for s in BRANDS)
         assert db.scalar(select(func.count()).select_from(IdpFraudMarker)) == 1
         stored = db.scalars(select(IdpAccount.password_hash).where(IdpAccount.idp == "bank"))
         assert all(h.startswith("$argon2id$") for h in stored)
@@ -84,7 +85,7 @@ def test_the_hub_is_registered_at_every_provider_when_the_app_starts(
     with make_session_factory(engine)() as db:
         found = db.scalars(select(IdpClient).where(IdpClient.client_id.like("trusthub-hub-%")))
         clients = {c.client_id: c for c in found}
-    assert sorted(clients) == sorted(demo.hub_client_id(s) for s in demo.BRANDS)
+    assert sorted(clients) == sorted(demo.hub_client_id(s) for s in BRANDS)
     hub = clients["trusthub-hub-bank"]
     assert hub.redirect_uris == ["http://127.0.0.1:8000/identity/broker/callback"]
     assert hub.jwks_uri == "http://127.0.0.1:8000/identity/broker/jwks"

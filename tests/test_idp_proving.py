@@ -15,7 +15,7 @@ from idp_world import CSRF, REDIRECT, IdpWorld, build, discover, relying_party
 from trusthub.demo.service import seed_database
 from trusthub.idp import demo, mrz, world
 from trusthub.idp.models import IdpAccount
-from trusthub.idp.proving_service import _questions
+from trusthub.idp.proving_service import questions_for
 
 SEED = 2017
 SECRET = re.compile(r'<code id="totp-secret">([A-Z2-7]+)</code>')
@@ -62,7 +62,7 @@ def prove(
     assert documents.status_code == 303, documents.text
     with w.db() as db:
         account = db.scalar(select(IdpAccount).where(IdpAccount.username == username))
-        asked = _questions(db, account)
+        asked = questions_for(db, account)
     answers = {q.id: (q.answer if i < right else "None of these") for i, q in enumerate(asked)}
     result = post(w, documents.headers["location"], answers)
     assert result.status_code == 200, result.text

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pyotp
 import pytest
 import test_start_page as start
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from sqlalchemy import select
 
 from identity_world import pkce_pair
@@ -23,7 +23,7 @@ from trusthub.db import make_engine, make_session_factory, transaction
 from trusthub.demo.service import seed_database
 from trusthub.idp import demo, mrz, service, world
 from trusthub.idp.models import IdpAccount
-from trusthub.idp.proving_service import _questions
+from trusthub.idp.proving_service import questions_for
 from trusthub.migrations import upgrade
 
 pytestmark = pytest.mark.browser
@@ -77,10 +77,12 @@ def test_proving_identity_in_the_browser(live: dict[str, Any], page: tuple[Page,
         "code_challenge": challenge, "code_challenge_method": "S256", "vtr": '["Cl.Cm.P2"]',
     })  # fmt: skip
     came_back: list[str] = []
-    tab.route(
-        REDIRECT + "**",
-        lambda route: (came_back.append(route.request.url), route.fulfill(body="back"))[1],
-    )
+
+    def relying_party(route: Route) -> None:
+        came_back.append(route.request.url)
+        route.fulfill(body="back")
+
+    tab.route(REDIRECT + "**", relying_party)
     tab.goto(f"{live['origin']}/idp/post-office/oauth2/authorize?{query}")
     expect(tab.locator("h1")).to_have_text("Sign in to Pillarbox ID")
     start._assert_accessible_and_clean(tab, traffic)
@@ -114,7 +116,8 @@ def test_proving_identity_in_the_browser(live: dict[str, Any], page: tuple[Page,
     start._assert_accessible_and_clean(tab, traffic)
     with make_session_factory(live["engine"])() as db:
         account = db.scalar(select(IdpAccount).where(IdpAccount.username == "browser.person"))
-        asked = _questions(db, account)
+        assert account is not None
+        asked = questions_for(db, account)
     for question in asked:
         tab.locator(f'input[name={question.id}][value="{question.answer}"]').check()
     tab.click("button:has-text('Continue')")

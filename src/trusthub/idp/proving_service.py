@@ -180,7 +180,7 @@ def submit_documents(
     }
 
 
-def _questions(db: Session, account: IdpAccount) -> tuple[kbv.Question, ...]:
+def questions_for(db: Session, account: IdpAccount) -> tuple[kbv.Question, ...]:
     state = account.proof or {}
     citizen_id = state.get("citizen_id")
     citizen = db.get(Citizen, citizen_id) if citizen_id else None
@@ -193,7 +193,7 @@ def kbv_view(db: Session, idp: str, session_token: str | None) -> tuple[kbv.Ques
     account = _signed_in(db, idp, session_token, 2)
     if not account.proof:
         raise Problem(409, "Give a document first", kind="no-proof-begun")
-    return _questions(db, account)
+    return questions_for(db, account)
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ def answer_kbv(
     state = account.proof
     if not state:
         raise Problem(409, "Give a document first", kind="no-proof-begun")
-    asked = _questions(db, account)
+    asked = questions_for(db, account)
     scores = Scores(
         tuple(Evidence(s, v) for s, v in state["evidence"]),
         int(state["activity"]),
