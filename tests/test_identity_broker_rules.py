@@ -1,4 +1,4 @@
-"""The broker's pure rules: GPG 45 support, judging an identity provider's vot, step-up."""
+"""The broker's pure rules: judging an identity provider's vot, step-up."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from trusthub.identity import gpg45
 from trusthub.identity.broker.decide import Accept, Refuse, ask_for, judge, must_prove
-from trusthub.identity.broker.gpg45 import PROFILES, Scores, meets, supported_confidence, supports
+from trusthub.identity.gpg45 import PROFILES, Evidence, Scores, supports
 from trusthub.identity.oidc.vtr import Satisfied, StepUp, Unmet, decide, parse_vector, parse_vtr
 from trusthub.ratelimit import Window, allow
 
@@ -17,63 +18,12 @@ from trusthub.ratelimit import Window, allow
 def claim(
     evidence: list[tuple[int, int]], a: int, f: int, v: int, profile: str | None = None
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "evidence": [{"strength": s, "validity": val} for s, val in evidence],
-        "activity": a,
-        "fraud": f,
-        "verification": v,
-    }
-    if profile:
-        body["profile"] = profile
-    return body
+    """A ``gpg45`` claim as a provider writes it, naming ``profile`` whether met or not."""
+    scores = Scores(tuple(Evidence(*e) for e in evidence), a, f, v)
+    return gpg45.claim(scores, PROFILES[profile] if profile else None)
 
 
 M1B = claim([(3, 2)], 1, 2, 2, "M1B")
-
-
-@pytest.mark.parametrize(
-    ("gpg45", "confidence", "expected"),
-    [
-        (None, 0, True),  # P0 needs no proofing
-        (None, 2, False),
-        ("M1B", 2, False),
-        (M1B, 2, True),
-        (M1B, 1, True),
-        (M1B, 3, False),
-        (claim([(3, 2)], 1, 2, 1, "M1B"), 2, False),  # verification below the profile's floor
-        (claim([(3, 2)], 0, 2, 2, "M1B"), 2, False),  # activity below M1B's floor
-        (claim([(3, 2)], 1, 2, 2, "H1A"), 2, False),  # names a profile its scores do not meet
-        (claim([(3, 2)], 1, 2, 2, "Z9Z"), 2, False),  # an unknown profile
-        (claim([(3, 2)], 1, 2, 2, "L1A"), 2, False),  # a low profile cannot back P2
-        (claim([(2, 2), (3, 2)], 1, 1, 2, "M2B"), 2, True),  # evidence in either order
-        (claim([(4, 3)], 0, 1, 3, "H1A"), 3, True),
-        (claim([(4, 3)], 0, 1, 3), 3, True),  # no profile named: the scores decide
-        (claim([(2, 2)], 0, 1, 1), 2, False),
-        (claim([(2, 2)], 0, 1, 1), 1, True),
-        ({"evidence": "x"}, 1, False),
-        ({"evidence": [{"strength": 9, "validity": 2}]}, 1, False),
-        ({"evidence": [{"strength": True, "validity": 2}]}, 1, False),
-    ],
-)
-def test_gpg45_support(gpg45: Any, confidence: int, expected: bool) -> None:
-    assert supports(gpg45, confidence) is expected
-
-
-@given(
-    st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=3),
-    st.integers(0, 4),
-    st.integers(0, 4),
-    st.integers(0, 4),
-)
-def test_a_supported_level_is_met_by_some_profile_of_that_level(
-    evidence: list[tuple[int, int]], a: int, f: int, v: int
-) -> None:
-    scores = Scores(tuple(evidence), a, f, v)
-    level = supported_confidence(scores)
-    if level:
-        assert any(p.confidence == level and meets(p, scores) for p in PROFILES.values())
-    higher = Scores(tuple((min(4, s + 1), min(4, val + 1)) for s, val in evidence), a, f, v)
-    assert supported_confidence(higher) >= level  # better evidence never lowers confidence
 
 
 @pytest.mark.parametrize(

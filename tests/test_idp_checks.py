@@ -1,4 +1,4 @@
-"""The identity providers' pure checks: MRZ, driver numbers, GPG 45, rate limits, KBV, fraud."""
+"""The identity providers' pure checks: MRZ, driver numbers, rate limits, KBV, fraud."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trusthub.idp import dvla, fraud, gpg45, kbv, limiter, mrz
+from trusthub.idp import dvla, fraud, kbv, limiter, mrz
 from trusthub.idp.claims import Address, Identity, userinfo_claims
 from trusthub.idp.flows import held_vector
-from trusthub.idp.gpg45 import Evidence, Scores
 
 TODAY = date(2026, 11, 24)
 ICAO_1 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"
@@ -138,85 +137,6 @@ def test_licences_are_checked_against_the_person(
 ) -> None:
     checked = dvla.check(number, surname, "Sarah Meredith", birth, female=True)
     assert (checked.well_formed, checked.matches_person) == (well_formed, matches)
-
-
-# --- GPG 45 --------------------------------------------------------------------------------
-
-
-def s(evidence: list[tuple[int, int]], activity: int, fraud_: int, verification: int) -> Scores:
-    return Scores(tuple(Evidence(*e) for e in evidence), activity, fraud_, verification)
-
-
-@pytest.mark.parametrize(
-    ("scores", "profile", "level"),
-    [
-        (s([(4, 2)], 0, 1, 2), "M1A", 2),
-        (s([(3, 2)], 1, 2, 2), "M1B", 2),
-        (s([(3, 3)], 0, 0, 3), "M1C", 2),
-        (s([(2, 2), (3, 2)], 1, 1, 2), "M2B", 2),
-        (s([(4, 3)], 0, 1, 3), "H1A", 3),
-        (s([(4, 3)], 0, 0, 4), "H1C", 3),
-        (s([(4, 3), (3, 3)], 0, 0, 3), "H2E", 3),
-        (s([(4, 4)], 0, 1, 3), "V1B", 4),
-        (s([(2, 2)], 0, 1, 1), "L1A", 1),
-        (s([(3, 2)], 0, 0, 1), "L1B", 1),
-        (s([(1, 1), (1, 1)], 2, 2, 1), "L2B", 1),
-        (s([(4, 2)], 0, 1, 1), "L1A", 1),
-        (s([(3, 2)], 0, 1, 2), "L1A", 1),
-        (s([], 3, 3, 3), None, 0),
-        (s([(1, 1)], 0, 0, 0), None, 0),
-    ],
-)
-def test_profiles(scores: Scores, profile: str | None, level: int) -> None:
-    best = gpg45.best_profile(scores)
-    assert (best.name if best else None) == profile
-    assert gpg45.confidence(scores) == level
-
-
-def test_a_contra_indicator_stops_every_profile() -> None:
-    assert gpg45.best_profile(s([(4, 4)], 4, 4, 4), contra_indicated=True) is None
-
-
-def test_the_claim_carries_scores_and_profile() -> None:
-    scores = s([(4, 2)], 0, 1, 2)
-    claim = gpg45.claim(scores, gpg45.best_profile(scores))
-    assert claim == {
-        "profile": "M1A",
-        "confidence": "medium",
-        "level": "P2",
-        "evidence": [{"strength": 4, "validity": 2}],
-        "activity": 0,
-        "fraud": 1,
-        "verification": 2,
-    }
-
-
-score = st.integers(0, 4)
-evidence = st.builds(Evidence, score, score)
-scores_strategy = st.builds(Scores, st.lists(evidence, max_size=3).map(tuple), score, score, score)
-
-
-@given(scores_strategy, st.sampled_from(["activity", "fraud", "verification"]))
-def test_more_of_any_score_never_lowers_confidence(scores: Scores, which: str) -> None:
-    raised = Scores(
-        scores.evidence,
-        min(4, scores.activity + (which == "activity")),
-        min(4, scores.fraud + (which == "fraud")),
-        min(4, scores.verification + (which == "verification")),
-    )
-    assert gpg45.confidence(raised) >= gpg45.confidence(scores)
-
-
-@given(scores_strategy, evidence)
-def test_more_evidence_never_lowers_confidence(scores: Scores, extra: Evidence) -> None:
-    more = Scores((*scores.evidence, extra), scores.activity, scores.fraud, scores.verification)
-    assert gpg45.confidence(more) >= gpg45.confidence(scores)
-
-
-@given(scores_strategy)
-def test_the_profile_found_is_met(scores: Scores) -> None:
-    best = gpg45.best_profile(scores)
-    assert best is None or gpg45.meets(scores, best)
 
 
 # --- rate limits ---------------------------------------------------------------------------

@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from trusthub.config import Settings
 from trusthub.db import make_session_factory, transaction
+from trusthub.identity import gpg45
+from trusthub.identity.gpg45 import Evidence, Scores
 from trusthub.identity.models import Citizen
 from trusthub.identity.oidc.keys import KeyRing
-from trusthub.idp import dvla, gpg45, mrz, world
+from trusthub.idp import dvla, mrz, world
 from trusthub.idp.fraud import identity_key
-from trusthub.idp.gpg45 import Evidence, Scores
 from trusthub.idp.models import IdpAccount, IdpFraudMarker
 from trusthub.idp.providers import BRANDS, enabled
 from trusthub.idp.service import create_account, register_client

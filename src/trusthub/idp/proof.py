@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from trusthub.identity.gpg45 import Evidence
 from trusthub.idp.dvla import LicenceCheck
-from trusthub.idp.gpg45 import Evidence
 from trusthub.idp.mrz import Passport
 
 

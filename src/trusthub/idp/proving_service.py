@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from trusthub.config import Settings
+from trusthub.identity import gpg45
+from trusthub.identity.gpg45 import Evidence, Scores
 from trusthub.identity.models import Citizen
-from trusthub.idp import credentials, fraud, gpg45, kbv, proof, store, world
+from trusthub.idp import credentials, fraud, kbv, proof, store, world
 from trusthub.idp.claims import Address
 from trusthub.idp.dvla import check as check_licence
-from trusthub.idp.gpg45 import Evidence, Scores
 from trusthub.idp.models import IdpAccount
 from trusthub.idp.mrz import MrzError, parse_td3
 from trusthub.idp.providers import brand

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from trusthub.identity.broker.gpg45 import supports
+from trusthub.identity.gpg45 import supports
 from trusthub.identity.oidc.vtr import Vector, VectorError, parse_vector
 
 LINK_VECTOR = "Cl.Cm.P2"
