@@ -12,7 +12,6 @@ from trusthub.identity import gpg45
 from trusthub.identity.broker.decide import Accept, Refuse, ask_for, judge, must_prove
 from trusthub.identity.gpg45 import PROFILES, Evidence, Scores, supports
 from trusthub.identity.oidc.vtr import Satisfied, StepUp, Unmet, decide, parse_vector, parse_vtr
-from trusthub.ratelimit import Window, allow
 
 
 def claim(
@@ -103,32 +102,6 @@ BROKER_REACH = parse_vector("Cl.Cm.P3")
 def test_step_up_decision(vtr: str, held: str | None, reach: Any, expected: object) -> None:
     holding = parse_vector(held) if held else None
     assert decide(parse_vtr(vtr), holding, reach) == expected
-
-
-@pytest.mark.parametrize(
-    ("past", "now", "allowed", "kept"),
-    [
-        ((), 10.0, True, (10.0,)),
-        ((1.0, 2.0), 10.0, True, (1.0, 2.0, 10.0)),
-        ((1.0, 2.0, 3.0), 10.0, False, (1.0, 2.0, 3.0)),
-        ((1.0, 2.0, 3.0), 61.5, True, (2.0, 3.0, 61.5)),  # the oldest has left the window
-        ((1.0, 2.0, 3.0), 70.0, True, (70.0,)),
-    ],
-)
-def test_sliding_window(
-    past: tuple[float, ...], now: float, allowed: bool, kept: tuple[float, ...]
-) -> None:
-    verdict = allow(past, now, Window(limit=3, seconds=60))
-    assert verdict.allowed is allowed and verdict.kept == kept
-
-
-@given(st.lists(st.floats(0, 1000), max_size=40), st.floats(0, 1000))
-def test_never_more_than_the_limit_in_a_window(times: list[float], now: float) -> None:
-    window = Window(limit=5, seconds=60)
-    kept: tuple[float, ...] = ()
-    for moment in sorted([*times, now]):
-        kept = allow(kept, moment, window).kept
-        assert len([t for t in kept if moment - 60 < t <= moment]) <= 5
 
 
 VECTORS = ["Cl", "Cl.Cm", "Cl.Cm.P1", "Cl.Cm.P2", "Cl.Cm.P3", "Cl.Cm.P4"]

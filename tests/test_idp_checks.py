@@ -1,14 +1,14 @@
-"""The identity providers' pure checks: MRZ, driver numbers, rate limits, KBV, fraud."""
+"""The identity providers' pure checks: MRZ, driver numbers, KBV, fraud."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trusthub.idp import dvla, fraud, kbv, limiter, mrz
+from trusthub.idp import dvla, fraud, kbv, mrz
 from trusthub.idp.claims import Address, Identity, userinfo_claims
 from trusthub.idp.flows import held_vector
 
@@ -137,42 +137,6 @@ def test_licences_are_checked_against_the_person(
 ) -> None:
     checked = dvla.check(number, surname, "Sarah Meredith", birth, female=True)
     assert (checked.well_formed, checked.matches_person) == (well_formed, matches)
-
-
-# --- rate limits ---------------------------------------------------------------------------
-
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-LIMIT = limiter.Limit(3, timedelta(minutes=10))
-
-
-def ago(*minutes: float) -> list[datetime]:
-    return [NOW - timedelta(minutes=m) for m in minutes]
-
-
-@pytest.mark.parametrize(
-    ("failures", "allowed", "retry_after"),
-    [
-        ([], True, 0),
-        (ago(1, 2), True, 0),
-        (ago(1, 2, 3), False, 7 * 60 + 1),
-        (ago(1, 2, 9.5), False, 31),
-        (ago(1, 2, 10), True, 0),
-        (ago(1, 2, 11, 12, 13), True, 0),
-        (ago(0, 0, 0, 0), False, 10 * 60 + 1),
-        ([NOW + timedelta(minutes=1), *ago(1, 2)], True, 0),
-    ],
-)
-def test_sliding_window(failures: list[datetime], allowed: bool, retry_after: int) -> None:
-    verdict = limiter.check(failures, NOW, LIMIT)
-    assert (verdict.allowed, verdict.retry_after) == (allowed, retry_after)
-
-
-@given(st.lists(st.floats(0, 30), max_size=12))
-def test_never_more_than_the_limit_counts_in_a_window(minutes: list[float]) -> None:
-    verdict = limiter.check(ago(*minutes), NOW, LIMIT)
-    in_window = sum(1 for m in minutes if m < 10)
-    assert verdict.allowed == (in_window < LIMIT.failures)
-    assert (verdict.retry_after > 0) == (not verdict.allowed)
 
 
 # --- knowledge-based verification ----------------------------------------------------------

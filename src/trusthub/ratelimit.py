@@ -1,46 +1,56 @@
-"""One shared limiter for sign-in attempts: a sliding window per key, decided by a pure function.
+"""One sliding-window limit for signing in: a pure rule, and an in-memory count of attempts.
 
-``allow`` is the pure rule (past attempt times in, decision and kept times out); ``Limiter``
-holds those times in memory per key, behind a lock, for one process. Keys are opaque strings the
-caller builds (e.g. ``"ip:203.0.113.7"`` or ``"account:<hash>"``), never personal data in clear.
+``check`` is the rule: the times of earlier events that count (attempts, or failed attempts),
+now, and a window in; a verdict out — no clock, no state. The identity providers count failed
+sign-ins kept in their database (per account and per address); the hub counts every sign-in
+attempt per address in memory with ``Limiter``. Keys are opaque strings the caller builds (e.g.
+``"ip:203.0.113.7"`` or a hash), never personal data in clear.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 
 @dataclass(frozen=True)
 class Window:
-    """At most ``limit`` attempts in any ``seconds`` long window."""
+    """At most ``limit`` counted events within any ``seconds`` long window."""
 
     limit: int
     seconds: float
 
+    @property
+    def span(self) -> timedelta:
+        return timedelta(seconds=self.seconds)
+
 
 @dataclass(frozen=True)
 class Verdict:
-    """Whether this attempt may go ahead, the times to keep, and when to try again if not."""
+    """Whether one more attempt may go ahead now, and the counted times still in the window."""
 
     allowed: bool
-    kept: tuple[float, ...]
-    retry_after: float
+    retry_after: int
+    """Whole seconds until one more attempt is allowed; 0 when allowed now."""
+    recent: tuple[float, ...]
+    """The counted times inside the window at ``now``, oldest first."""
 
 
-def allow(past: Sequence[float], now: float, window: Window) -> Verdict:
-    """Decide one attempt at ``now`` given earlier attempt times: pure, no clock, no state."""
-    kept = tuple(t for t in past if now - window.seconds < t <= now)
-    if len(kept) >= window.limit:
-        oldest = min(kept)
-        return Verdict(False, kept, max(0.0, oldest + window.seconds - now))
-    return Verdict(True, (*kept, now), 0.0)
+def check(counted: Iterable[float], now: float, window: Window) -> Verdict:
+    """Whether one more attempt is allowed at ``now``, given the times of counted events."""
+    recent = tuple(sorted(t for t in counted if now - window.seconds < t <= now))
+    if len(recent) < window.limit:
+        return Verdict(True, 0, recent)
+    oldest_counting = recent[len(recent) - window.limit]
+    wait = oldest_counting + window.seconds - now
+    return Verdict(False, max(1, int(wait) + 1), recent)
 
 
 class Limiter:
-    """Sliding-window attempt counts per key, in memory; the least recently used keys drop first."""
+    """Every attempt counted per key, in memory, for one process; least recently used keys drop."""
 
     def __init__(self, window: Window, max_keys: int = 100_000) -> None:
         self.window = window
@@ -51,13 +61,9 @@ class Limiter:
     def hit(self, key: str, now: float) -> Verdict:
         """Count an attempt for ``key`` at ``now`` unless the key is over its limit."""
         with self._lock:
-            verdict = allow(self._times.get(key, ()), now, self.window)
-            self._times[key] = verdict.kept
+            verdict = check(self._times.get(key, ()), now, self.window)
+            self._times[key] = (*verdict.recent, now) if verdict.allowed else verdict.recent
             self._times.move_to_end(key)
             while len(self._times) > self.max_keys:
                 self._times.popitem(last=False)
             return verdict
-
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._times.pop(key, None)

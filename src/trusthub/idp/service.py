@@ -22,7 +22,7 @@ from trusthub.identity.oidc.clients import (
     digest,
 )
 from trusthub.identity.oidc.sessions import same_secret
-from trusthub.idp import credentials, limiter, store
+from trusthub.idp import credentials, store
 from trusthub.idp.claims import Address
 from trusthub.idp.flows import held_vector
 from trusthub.idp.models import IdpAccount, IdpClient
@@ -30,9 +30,13 @@ from trusthub.idp.providers import brand
 from trusthub.idp.store import Waiting
 from trusthub.models_common import utcnow
 from trusthub.problems import InvalidInput, Problem
+from trusthub.ratelimit import Window, check
 
-HUB_CLIENT_ID = "trusthub-hub"
-"""The client id the hub's broker has at every demo provider when registered automatically."""
+PER_ACCOUNT = Window(5, 15 * 60)
+"""Guessing one account's password: five failures per quarter hour (NIST SP 800-63B §5.2.2 asks
+for at most 100 consecutive failures; this is far stricter)."""
+PER_CLIENT = Window(20, 15 * 60)
+"""Spraying many accounts from one address: twenty failures per quarter hour."""
 
 
 @dataclass(frozen=True)
@@ -213,8 +217,9 @@ def sign_in(
     username = username.strip().lower()[:64]
     now = utcnow()
     keys = _rate_keys(idp, username, client_ip)
-    for key, limit in zip(keys, (limiter.PER_ACCOUNT, limiter.PER_CLIENT), strict=True):
-        verdict = limiter.check(store.failures_since(db, key, now - limit.window), now, limit)
+    for key, window in zip(keys, (PER_ACCOUNT, PER_CLIENT), strict=True):
+        failures = [t.timestamp() for t in store.failures_since(db, key, now - window.span)]
+        verdict = check(failures, now.timestamp(), window)
         if not verdict.allowed:
             raise RateLimited(verdict.retry_after)
     account = db.scalar(

@@ -79,7 +79,7 @@ def check_rate(request: Request) -> None:
         raise Problem(
             429,
             "Too many attempts to sign in",
-            f"Wait {int(verdict.retry_after) + 1} seconds, then try again.",
+            f"Wait {verdict.retry_after} seconds, then try again.",
             kind="rate-limited",
         )
 
