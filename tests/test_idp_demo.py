@@ -14,6 +14,7 @@ from idp_world import REDIRECT, build, discover, relying_party, sign_in
 from trusthub.cli import app as cli
 from trusthub.db import make_session_factory, transaction
 from trusthub.demo.service import seed_database
+from trusthub.identity.broker.config import demo_client_id
 from trusthub.idp import demo, dvla, mrz
 from trusthub.idp.models import IdpAccount, IdpClient, IdpFraudMarker
 from trusthub.idp.providers import BRANDS
@@ -34,9 +35,9 @@ def test_seeding_makes_ready_accounts_clients_and_a_fraud_marker(
     with transaction(make_session_factory(engine)) as db:
         ready = demo.accounts(db, SEED)
         hub_clients = db.scalars(
-            select(IdpClient.client_id).where(IdpClient.client_id.like("trusthub-hub-%"))
+            select(IdpClient.client_id).where(IdpClient.client_id.like(demo_client_id("%")))
         )
-        assert sorted(hub_clients) == sorted(demo.hub_client_id(s) for s in BRANDS)
+        assert sorted(hub_clients) == sorted(demo_client_id(s) for s in BRANDS)
         assert db.scalar(select(func.count()).select_from(IdpFraudMarker)) == 1
         stored = db.scalars(select(IdpAccount.password_hash).where(IdpAccount.idp == "bank"))
         assert all(h.startswith("$argon2id$") for h in stored)
@@ -83,10 +84,10 @@ def test_the_hub_is_registered_at_every_provider_when_the_app_starts(
     client: TestClient, engine: Engine
 ) -> None:
     with make_session_factory(engine)() as db:
-        found = db.scalars(select(IdpClient).where(IdpClient.client_id.like("trusthub-hub-%")))
+        found = db.scalars(select(IdpClient).where(IdpClient.client_id.like(demo_client_id("%"))))
         clients = {c.client_id: c for c in found}
-    assert sorted(clients) == sorted(demo.hub_client_id(s) for s in BRANDS)
-    hub = clients["trusthub-hub-bank"]
+    assert sorted(clients) == sorted(demo_client_id(s) for s in BRANDS)
+    hub = clients[demo_client_id("bank")]
     assert hub.redirect_uris == ["http://127.0.0.1:8000/identity/broker/callback"]
     assert hub.jwks_uri == "http://127.0.0.1:8000/identity/broker/jwks"
     assert hub.token_endpoint_auth_method == "private_key_jwt"

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from trusthub.config import Settings
 from trusthub.db import make_session_factory, transaction
 from trusthub.identity import gpg45
+from trusthub.identity.broker.config import BROKER_JWKS_PATH, CALLBACK_PATH, demo_client_id
 from trusthub.identity.gpg45 import Evidence, Scores
 from trusthub.identity.models import Citizen
 from trusthub.identity.oidc.keys import KeyRing
@@ -35,8 +36,6 @@ log = structlog.get_logger("trusthub.idp")
 READY = 3
 """Ready accounts per provider."""
 PASSPORT_EXPIRY = date(2031, 3, 31)
-CALLBACK_PATH = "/identity/broker/callback"
-BROKER_JWKS_PATH = "/identity/broker/jwks"
 PROOFS = {
     "post-office": Scores((Evidence(4, 3),), 3, 2, 3),
     "credit-bureau": Scores((Evidence(3, 3),), 3, 2, 2),
@@ -51,11 +50,6 @@ def proof_scores(slug: str, has_licence: bool) -> Scores:
     if slug == "credit-bureau" and not has_licence:
         return Scores((Evidence(4, 3),), 3, 2, 2)
     return PROOFS[slug]
-
-
-def hub_client_id(slug: str) -> str:
-    """The client id the hub's broker has at each demo provider."""
-    return f"trusthub-hub-{slug}"
 
 
 def _derive(seed: int, *parts: str) -> bytes:
@@ -222,7 +216,7 @@ def register_hub(db: Session, settings: Settings) -> list[str]:
                 db,
                 slug,
                 [hub + CALLBACK_PATH],
-                client_id=hub_client_id(slug),
+                client_id=demo_client_id(slug),
                 name="TrustHub",
                 jwks=jwks,
                 jwks_uri=hub + BROKER_JWKS_PATH,

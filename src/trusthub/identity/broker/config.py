@@ -61,7 +61,7 @@ _LIST = TypeAdapter(tuple[IdentityProvider, ...])
 
 
 def demo_client_id(slug: str) -> str:
-    """The client id the demo providers register the hub under when they seed the demo."""
+    """The hub's client id at a demo provider: the broker uses it, the seed registers it."""
     return f"trusthub-hub-{slug}"
 
 
