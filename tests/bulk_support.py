@@ -105,7 +105,8 @@ class BulkWorld:
 
 def build_bulk_world(hub: World, tmp: Path) -> BulkWorld:
     """Ada (no choices), Bob (opted out), Carol (opted out, consented to the research
-    agreement), Dan (objected to it): four citizens, two research agreements and one for a bank."""
+    agreement), Dan (objected to it): four citizens, two research agreements, one for a bank, and
+    two anonymised ones (one of them wrongly listing the dataset's identifiers)."""
     ids = dict(hub.citizen_ids)
     with transaction(make_session_factory(hub.client.app.state.engine)) as session:  # type: ignore[attr-defined]
         create_organisation(
@@ -151,6 +152,8 @@ def build_bulk_world(hub: World, tmp: Path) -> BulkWorld:
             "research2": _active(session, _terms()),
             "identifiable": _active(session, _terms(data_form="identifiable")),
             "to_bank": _active(session, _terms(recipient="bank")),
+            "anonymised": _active(session, _terms(data_form="anonymised", fields=["sex"])),
+            "anonymised_ids": _active(session, _terms(data_form="anonymised")),
         }
         _choice(session, ids[BOB], ChoiceKind.NATIONAL_DATA_OPT_OUT)
         _choice(session, ids[CAROL], ChoiceKind.NATIONAL_DATA_OPT_OUT)

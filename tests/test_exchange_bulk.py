@@ -199,6 +199,7 @@ def test_parquet_input_is_numbered_by_row(world: BulkWorld) -> None:
     ("to_bank", "dwp", "wrong_recipient"),
     ("research", "bank", "wrong_recipient"),
     ("DSA-1999-99999", "dwp", "no_such_agreement"),
+    ("anonymised_ids", "dwp", "identifier_in_anonymised_data"),
 ])  # fmt: skip
 def test_an_extract_the_agreement_does_not_allow_is_refused_outright(
     world: BulkWorld, agreement: str, recipient: str, reason: str
@@ -208,6 +209,16 @@ def test_an_extract_the_agreement_does_not_allow_is_refused_outright(
         _run(world, agreement, PATIENTS, recipient=recipient)
     assert [r.value for r in refused.value.reasons] == [reason]
     assert _nothing_left(world) and _tree_size(world) == size
+
+
+def test_an_anonymised_extract_carries_no_identifier_and_the_opt_out_does_not_bind_it(
+    world: BulkWorld,
+) -> None:
+    receipt = _run(world, "anonymised", PATIENTS)
+    table = pq.read_table(receipt.output)
+    assert table.column_names == ["sex"]
+    assert receipt.pseudonymised == [] and receipt.removed == {"no_such_record": 1}
+    assert receipt.rows_out == 6
 
 
 def test_a_crash_while_writing_leaves_no_output_and_no_entry(

@@ -29,20 +29,17 @@ from trusthub.consent.state import ChoiceState
 from trusthub.exchange import bulk_sql as sql
 from trusthub.exchange.bulk_input import InputRefused, row_errors, stage, stage_csv
 from trusthub.exchange.bulk_rules import choice_table
-from trusthub.exchange.minimise import agreement_pseudonym_key
 from trusthub.exchange.policy import AgreementFacts, Ask, Reason, decide
 from trusthub.exchange.pseudonyms import pseudonymise_column
-from trusthub.exchange.service import _agreement, _dataset
 from trusthub.exchange.sources import CitizenSource
+from trusthub.exchange.terms import Terms, load_terms
 from trusthub.ledger import service as ledger_service
 from trusthub.ledger.entry import Outcome
 from trusthub.ledger.prepare import BulkDecision, CitizenOutcome
 from trusthub.ledger.runtime import Ledger
 from trusthub.ledger.writer import LedgerUnavailable
 from trusthub.problems import Problem
-from trusthub.registry import service as registry
 from trusthub.registry.agreement_rules import DataForm, LawfulBasis, PurposeCategory
-from trusthub.registry.models import FieldClassification
 
 Progress = Callable[[str, int, int], None]
 """``progress(step, done, total)``: called as long work goes on."""
@@ -149,27 +146,19 @@ def _invalid_rows(run: _Run) -> list[int]:
     return [int(r[0]) for r in run.con.execute(sql.invalid_rows(1000)).fetchall()]
 
 
-def _facts_and_fields(
-    session: Session, reference: str, recipient: str, today: date
-) -> tuple[AgreementFacts, frozenset[str], frozenset[str]]:
-    """The agreement (refused outright unless it allows this recipient now), the dataset's
-    fields and which of them are direct identifiers."""
-    agreement = _agreement(session, reference, today)
-    if agreement is None:
+def _allowed_terms(
+    session: Session, reference: str, recipient: str, today: date, master_key: bytes
+) -> Terms:
+    """The agreement's terms, loaded as the online path loads them; refused outright unless
+    the policy allows this recipient anything under them now."""
+    terms = load_terms(session, reference, today, master_key)
+    if terms is None:
         raise ExtractRefused((Reason.NO_SUCH_AGREEMENT,))
-    ask = Ask(recipient, reference, agreement.purpose_category)
-    decision = decide(ask, agreement, NEUTRAL)
+    ask = Ask(recipient, reference, terms.facts.purpose_category)
+    decision = decide(ask, terms.facts, NEUTRAL)
     if not decision.permit:
         raise ExtractRefused(decision.reasons)
-    terms = registry.get_agreement(session, reference, today).terms
-    dataset = _dataset(session, terms.provider, terms.dataset)
-    if dataset is None:
-        raise Problem(409, "Conflict", "The agreement's dataset is not registered.")
-    names = frozenset(f.name for f in dataset.fields)
-    identifiers = frozenset(
-        f.name for f in dataset.fields if f.classification is FieldClassification.DIRECT_IDENTIFIER
-    )
-    return agreement, names, identifiers
+    return terms
 
 
 def _check_columns(columns: tuple[str, ...], known: frozenset[str]) -> None:
@@ -273,16 +262,15 @@ def run_extract(
     today: date | None = None,
 ) -> ExtractReceipt:
     """Extract the rows the agreement and the citizens' choices allow; record, then publish."""
-    facts, known, identifiers = _facts_and_fields(
-        session, agreement, recipient, today or date.today()
-    )
+    terms = _allowed_terms(session, agreement, recipient, today or date.today(), master_key)
+    facts = terms.facts
     output_path = output_path.resolve()
     output_path.parent.mkdir(parents=True, exist_ok=True)
     use = Use(facts.reference, facts.purpose_category, facts.data_form, facts.lawful_basis)
     with _run(output_path.parent, progress) as run:
         run.progress("reading", 0, 1)
         staged = stage(input_path, run.scratch)
-        _check_columns(staged.columns, known)
+        _check_columns(staged.columns, terms.dataset_fields)
         source.register(run.con)
         rows_in, invalid = _load_rows(run, staged.relation(), staged.columns, use)
         invalid_rows = _invalid_rows(run) if invalid else []
@@ -298,10 +286,8 @@ def run_extract(
         if citizens == 0:
             raise InputRefused("no row names a citizen known to the hub; nothing to extract")
         columns = [f for f in facts.fields if f in staged.columns]
-        keys: dict[str, bytes] = {}
-        if facts.data_form is DataForm.PSEUDONYMISED:
-            key = agreement_pseudonym_key(master_key, facts.reference)
-            keys = {c: key for c in columns if c in identifiers}
+        key = terms.pseudonym_key
+        keys = {} if key is None else {c: key for c in columns if c in terms.identifiers}
         temporary = output_path.parent / f".{output_path.name}.{secrets.token_hex(6)}.tmp"
         try:
             run.progress("writing", 0, rows_out)

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trusthub.deps import DbSession
 from trusthub.exchange import bulk, service
+from trusthub.exchange.access import require_scope
 from trusthub.exchange.keys import pseudonym_master_key
 from trusthub.exchange.schemas import (
     BatchAnswer,
@@ -155,7 +156,7 @@ def create_extract(
     header, or Parquet) and get back the rows the agreement and citizens' choices allow, with
     only the agreed fields, pseudonymised where agreed. The hub keeps no copy; every matched
     citizen's outcome is on the ledger (one bulk entry) before the answer."""
-    service._require_scope(caller)
+    require_scope(caller)
     scratch = tempfile.mkdtemp(prefix="trusthub-extract-")
     try:
         output = Path(scratch) / "extract.parquet"
@@ -196,7 +197,7 @@ def optout_check(
 ) -> FileResponse:
     """Check NHS numbers (one per line) against the national data opt-out for a purpose: the
     usable ones come back, invalid ones are reported by line number."""
-    service._require_scope(caller)
+    require_scope(caller)
     scratch = tempfile.mkdtemp(prefix="trusthub-optout-")
     try:
         output = Path(scratch) / "usable.csv"

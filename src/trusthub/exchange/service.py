@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from trusthub.consent import service as consent
 from trusthub.consent.state import ChoiceState
 from trusthub.db import transaction
+from trusthub.exchange.access import require_scope
 from trusthub.exchange.minimise import minimise
-from trusthub.exchange.policy import AgreementFacts, Ask, Decision, decide
+from trusthub.exchange.policy import Ask, Decision, decide
 from trusthub.exchange.schemas import (
     BatchAnswer,
     BatchRequest,
@@ -39,9 +40,8 @@ from trusthub.ledger.prepare import BulkDecision, CitizenOutcome
 from trusthub.ledger.prepare import Decision as LedgerDecision
 from trusthub.ledger.runtime import Ledger
 from trusthub.ledger.writer import LedgerUnavailable
-from trusthub.problems import NotFound, Problem
-from trusthub.registry import service as registry
-from trusthub.registry.models import Dataset, DatasetRecord, Organisation
+from trusthub.problems import Problem
+from trusthub.registry.models import DatasetRecord
 
 UNMATCHED_SUBJECT = "unmatched"
 """What the ledger commits to when no citizen matched the identifier given."""
@@ -65,46 +65,6 @@ class Refused(Problem):
         body["reasons"] = [r.value for r in self.reasons]
         body["ledger"] = self.receipt.model_dump()
         return body
-
-
-def _agreement(session: Session, reference: str, today: date) -> AgreementFacts | None:
-    try:
-        view = registry.get_agreement(session, reference, today)
-    except NotFound:
-        return None
-    terms = view.terms
-    return AgreementFacts(
-        reference=view.reference,
-        status=view.status,
-        recipient=terms.recipient,
-        fields=tuple(terms.fields),
-        purpose_category=terms.purpose_category,
-        data_form=terms.data_form,
-        lawful_basis=terms.lawful_basis,
-    )
-
-
-def _dataset(session: Session, provider: str, slug: str) -> Dataset | None:
-    return session.scalar(
-        select(Dataset)
-        .join(Organisation, Dataset.organisation_id == Organisation.id)
-        .where(Organisation.slug == provider, Dataset.slug == slug)
-    )
-
-
-SCOPE = "exchange"
-"""The machine token scope that online record requests need."""
-
-
-def _require_scope(caller: MachineCaller) -> None:
-    """A token without the exchange scope is refused before any decision (nothing recorded)."""
-    if SCOPE not in caller.scopes:
-        raise Problem(
-            403,
-            "Forbidden",
-            f"The access token lacks the '{SCOPE}' scope.",
-            kind="insufficient-scope",
-        )
 
 
 def _ask(caller: MachineCaller, request: RecordRequest | BatchRequest) -> Ask:
@@ -188,7 +148,7 @@ def request_record(
 
     The reads run in their own short transaction, closed before the ledger wait: a request
     never holds a pooled connection while the ledger's writer may need one."""
-    _require_scope(caller)
+    require_scope(caller)
     with transaction(sessions) as session:
         terms = load_terms(session, request.agreement, today or date.today(), master_key, cache)
         citizen_id, record = _citizen_and_record(session, request.subject, terms)
@@ -268,7 +228,7 @@ def request_batch(
 ) -> BatchAnswer:
     """Decide for each citizen in the batch with the same rule as one request; record every
     decision in one bulk ledger entry before any record leaves (reads closed first, as above)."""
-    _require_scope(caller)
+    require_scope(caller)
     with transaction(sessions) as session:
         terms = load_terms(session, request.agreement, today or date.today(), master_key, cache)
         citizen_ids = _batch_citizens(session, request.subjects)

@@ -34,6 +34,8 @@ class Terms:
     facts: AgreementFacts
     dataset_id: int
     identifiers: frozenset[str]
+    dataset_fields: frozenset[str]
+    """Every field of the agreement's dataset: what a bulk input's columns may name."""
     pseudonym_key: bytes | None
     """Set when the agreement's data form is pseudonymised."""
 
@@ -86,13 +88,13 @@ def _load(
     except NotFound:
         return None
     terms = view.terms
-    identifiers = frozenset(
-        session.scalars(
-            select(DatasetField.name).where(
-                DatasetField.dataset_id == dataset_id,
-                DatasetField.classification == FieldClassification.DIRECT_IDENTIFIER,
-            )
+    classes = session.execute(
+        select(DatasetField.name, DatasetField.classification).where(
+            DatasetField.dataset_id == dataset_id
         )
+    ).all()
+    identifiers = frozenset(
+        name for name, kind in classes if kind is FieldClassification.DIRECT_IDENTIFIER
     )
     facts = AgreementFacts(
         reference=view.reference,
@@ -109,7 +111,7 @@ def _load(
         if terms.data_form is DataForm.PSEUDONYMISED
         else None
     )
-    return Terms(facts, dataset_id, identifiers, key)
+    return Terms(facts, dataset_id, identifiers, frozenset(name for name, _ in classes), key)
 
 
 def load_terms(
@@ -119,7 +121,10 @@ def load_terms(
     master_key: bytes,
     cache: TermsCache | None = None,
 ) -> Terms | None:
-    """The agreement's current terms and status today, or None if there is no such agreement."""
+    """The agreement's current terms and status today, or None if there is no such agreement.
+
+    The one way both the online path and bulk extracts learn an agreement's facts, so every
+    policy check (the dataset's identifiers included) binds both alike."""
     found = _stamp(session, reference)
     if found is None:
         return None
