@@ -16,6 +16,7 @@ from trusthub.exchange.routes import router as exchange_router
 from trusthub.identity.broker.routes import router as broker_router
 from trusthub.identity.matching.routes import router as matching_router
 from trusthub.identity.oidc.routes import router as oidc_router
+from trusthub.identity.oidc.token_edge import TokenEndpoint
 from trusthub.identity.routes import router as identity_router
 from trusthub.idp.demo import register_hub_on_start
 from trusthub.idp.routes import router as idp_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.ledger = ledger
+    app.add_middleware(TokenEndpoint)  # inside the request id and metrics, before the router
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
 

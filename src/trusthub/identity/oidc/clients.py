@@ -6,17 +6,16 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from joserfc.jwk import ECKey, Key, KeySet, RSAKey, import_key
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from trusthub.identity.oidc.driver import read_row
 from trusthub.identity.oidc.keys import RSA_MIN_BITS
-from trusthub.identity.oidc.models import ClientKind, OAuthClient
-from trusthub.registry.models import Organisation
+from trusthub.identity.oidc.models import ClientKind
 
 PRIVATE_KEY_JWT: Final = "private_key_jwt"
 CLIENT_SECRET_BASIC: Final = "client_secret_basic"  # noqa: S105 - a method name
@@ -51,6 +50,11 @@ class ClientRecord:
     allowed_claims: tuple[str, ...] | None = None
     minimum_vector: str | None = None
     client_metadata: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @cached_property
+    def public_keys(self) -> KeySet:
+        """The client's JWKS imported once per record (a record lives as long as its row)."""
+        return client_keyset(self.jwks or {"keys": []})
 
     @property
     def asks_consent(self) -> bool:
@@ -101,57 +105,66 @@ def client_keyset(jwks: dict[str, Any]) -> KeySet:
 
 
 _CLIENT = (
-    select(
-        OAuthClient.client_id,
-        OAuthClient.name,
-        OAuthClient.kind,
-        Organisation.slug,
-        OAuthClient.sector_identifier,
-        OAuthClient.redirect_uris,
-        OAuthClient.post_logout_redirect_uris,
-        OAuthClient.grant_types,
-        OAuthClient.scope,
-        OAuthClient.token_endpoint_auth_method,
-        OAuthClient.jwks,
-        OAuthClient.client_secret_hash,
-        OAuthClient.id_token_signed_response_alg,
-        OAuthClient.rp_kind,
-        OAuthClient.allowed_claims,
-        OAuthClient.minimum_vector,
-    )
-    .outerjoin(Organisation, Organisation.id == OAuthClient.organisation_id)
-    .where(OAuthClient.client_id == bindparam("client_id"), OAuthClient.disabled_at.is_(None))
+    "SELECT c.client_id, c.name, c.kind, o.slug, c.sector_identifier,"
+    " CAST(c.redirect_uris AS TEXT), CAST(c.post_logout_redirect_uris AS TEXT),"
+    " CAST(c.grant_types AS TEXT), c.scope, c.token_endpoint_auth_method, CAST(c.jwks AS TEXT),"
+    " c.client_secret_hash, c.id_token_signed_response_alg, c.rp_kind,"
+    " CAST(c.allowed_claims AS TEXT), c.minimum_vector"
+    " FROM oauth_clients c LEFT JOIN organisations o ON o.id = c.organisation_id"
+    " WHERE c.client_id = ? AND c.disabled_at IS NULL"
 )
-"""Built once: on the token endpoint's hot path the statement is only executed, not rebuilt."""
+CLIENT_SQL = {"sqlite": _CLIENT, "postgresql": _CLIENT.replace("?", "%s")}
+"""The token endpoint's hottest read, in the driver's own SQL: JSON columns come back as text,
+so a row unchanged since the last request maps to the record already built from it."""
+
+Row = tuple[str | None, ...]
+
+
+def _list(text: str | None) -> tuple[str, ...]:
+    value = json.loads(text) if text else None
+    return tuple(value or ())
+
+
+@lru_cache(maxsize=1024)
+def record_of(row: Row) -> ClientRecord:
+    """The record for one row's exact contents: any change to the row (a rotated key, another
+    scope) is a different key here, so nothing cached can outlive the row it was read from."""
+    (client_id, name, kind, slug, sector, redirects, post_logout_text, grant_types, scope,
+     method, jwks, secret_hash, id_token_alg, rp_kind, allowed, minimum) = row  # fmt: skip
+    assert client_id and name and kind and sector and scope is not None and method
+    post_logout = _list(post_logout_text)
+    allowed_claims = json.loads(allowed) if allowed else None
+    return ClientRecord(
+        client_id=client_id,
+        name=name,
+        kind=ClientKind(kind),
+        organisation_slug=slug,
+        sector_identifier=sector,
+        redirect_uris=_list(redirects),
+        post_logout_redirect_uris=post_logout,
+        grant_types=_list(grant_types),
+        scopes=tuple(scope.split()),
+        token_endpoint_auth_method=method,
+        jwks=json.loads(jwks) if jwks else None,
+        client_secret_hash=secret_hash,
+        id_token_signed_response_alg=id_token_alg or "ES256",
+        rp_kind=rp_kind or "government",
+        allowed_claims=None if allowed_claims is None else tuple(allowed_claims),
+        minimum_vector=minimum,
+        client_metadata={"post_logout_redirect_uris": list(post_logout)},
+    )
 
 
 def load_client(session: Session, client_id: str) -> ClientRecord | None:
-    """The enabled client with this id, and its organisation's slug, in one query."""
-    if not isinstance(client_id, str) or len(client_id) > 64:
+    """The enabled client with this id, and its organisation's slug, read afresh every time.
+
+    The row is always read, so a disabled client or a rotated key counts from the next request;
+    only the work of turning an unchanged row into a record (JSON, keys) is kept.
+    """
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
         return None
-    row = session.connection().execute(_CLIENT, {"client_id": client_id}).first()
-    if row is None:
-        return None
-    post_logout = tuple(row.post_logout_redirect_uris or ())
-    return ClientRecord(
-        client_id=row.client_id,
-        name=row.name,
-        kind=row.kind,
-        organisation_slug=row.slug,
-        sector_identifier=row.sector_identifier,
-        redirect_uris=tuple(row.redirect_uris or ()),
-        post_logout_redirect_uris=post_logout,
-        grant_types=tuple(row.grant_types),
-        scopes=tuple(row.scope.split()),
-        token_endpoint_auth_method=row.token_endpoint_auth_method,
-        jwks=row.jwks,
-        client_secret_hash=row.client_secret_hash,
-        id_token_signed_response_alg=row.id_token_signed_response_alg,
-        rp_kind=row.rp_kind,
-        allowed_claims=None if row.allowed_claims is None else tuple(row.allowed_claims),
-        minimum_vector=row.minimum_vector,
-        client_metadata={"post_logout_redirect_uris": list(post_logout)},
-    )
+    row = read_row(session, CLIENT_SQL, (client_id,))
+    return None if row is None else record_of(row)
 
 
 def check_public_jwks(data: Any) -> dict[str, Any]:

@@ -31,7 +31,6 @@ from trusthub.identity.oidc.clients import (
     CLIENT_SECRET_BASIC,
     PRIVATE_KEY_JWT,
     ClientRecord,
-    client_keyset,
     digest,
 )
 from trusthub.identity.oidc.models import AuthorizationCode
@@ -96,7 +95,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
     def resolve_client_public_key(self, client: ClientRecord) -> KeySet:
         if not client.jwks:
             raise InvalidClientError(description="The client has no registered keys.")
-        return client_keyset(client.jwks)
+        return client.public_keys
 
     def verify_claims(self, claims: Any) -> None:
         """Refuse stale, future-dated or open-ended assertions before Authlib records the jti.

@@ -121,7 +121,7 @@ async def _body(request: Request) -> bytes:
     return bytes(body)
 
 
-def _pairs(text: str) -> list[tuple[str, str]]:
+def form_pairs(text: str) -> list[tuple[str, str]]:
     try:
         return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except ValueError as error:
@@ -136,17 +136,17 @@ async def read_request(request: Request, provider: Provider) -> HubRequest:
         if content_type != FORM:
             raise BadRequest(f"send parameters as {FORM}")
         try:
-            form = _pairs((await _body(request)).decode("utf-8"))
+            form = form_pairs((await _body(request)).decode("utf-8"))
         except UnicodeDecodeError as error:
             raise BadRequest("the request body is not UTF-8") from error
     query = request.url.query
     uri = provider.url(request.url.path) + (f"?{query}" if query else "")
-    return HubRequest(request.method, uri, request.headers, _pairs(query), form)
+    return HubRequest(request.method, uri, request.headers, form_pairs(query), form)
 
 
 def replayed_request(provider: Provider, path: str, query: str, headers: Headers) -> HubRequest:
     """A stored authorization request, rebuilt as the GET it started as."""
-    return HubRequest("GET", provider.url(path) + f"?{query}", headers, _pairs(query), [])
+    return HubRequest("GET", provider.url(path) + f"?{query}", headers, form_pairs(query), [])
 
 
 def oauth_error(error: str, description: str, status: int = 400) -> Response:

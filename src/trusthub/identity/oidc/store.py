@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, create_engine, delete, event, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from trusthub.identity.broker.models import BrokerSignIn
+from trusthub.identity.oidc import driver
 from trusthub.identity.oidc.clients import digest
 from trusthub.identity.oidc.models import (
     AccessToken,
@@ -34,76 +31,16 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-_REMEMBER = {
-    dialect: insert(UsedAssertion)
-    .values(key=bindparam("key"), expires_at=bindparam("expires_at"))
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(UsedAssertion.key)
-    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
-"""Built once per dialect: an insert that does nothing if the jti was seen — atomic, no race."""
-
-
-def remember_assertion(session: Session, client_id: str, jti: str, expires_at: datetime) -> bool:
-    """Record a client assertion's jti; False if it was seen before (a replay). One statement.
-
-    On SQLite the jti is committed at once on a connection of its own that skips the fsync
-    (see ``_unsynced``), unless this transaction has already written; on PostgreSQL it rides
-    in the request's transaction (``relax_commit_durability``).
-    """
-    key = digest(f"{client_id}\x00{jti}")
-    params = {"key": key, "expires_at": expires_at}
-    bind = session.get_bind()
-    statement = _REMEMBER[bind.dialect.name]
-    side = _unsynced(bind) if bind.dialect.name == "sqlite" else None
-    if side is not None and not _has_written(session):
-        return _remember_unsynced(side, key, expires_at)
-    inserted = session.connection().execute(statement, params)
-    return inserted.first() is not None  # RETURNING: rowcount is not portable across drivers
-
-
-_UNSYNCED: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
-"""Each main engine's companion, which goes (and is disposed) with it."""
-_UNSYNCED_LOCK = threading.Lock()
-
-
-def _relaxed_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
-def _unsynced(bind: Any) -> Engine | None:
-    """A second engine on the same SQLite file, for used jtis only: WAL with synchronous=NORMAL.
-
-    The main engine commits with synchronous=FULL (one fsync per commit) for the ledger's sake;
-    a used jti does not need that. Its commit is atomic and seen at once by every connection;
-    it reaches the disk with the next fsync of the shared WAL (the ledger's next commit, or a
-    checkpoint). Only an operating-system crash or power loss before then could forget it,
-    reopening a replay window no longer than the assertion's own lifetime (as on PostgreSQL
-    with ``synchronous_commit = off``); a crash of the process loses nothing. The ledger's own
-    connections keep synchronous=FULL: they never come from this engine.
-    """
-    if not isinstance(bind, Engine):
-        return None
-    url = bind.url
-    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
-        return None
-    with _UNSYNCED_LOCK:
-        engine = _UNSYNCED.get(bind)
-        if engine is None:
-            engine = create_engine(url, connect_args={"check_same_thread": False})
-            event.listen(engine, "connect", _relaxed_sqlite)
-            event.listen(bind, "engine_disposed", lambda _: engine.dispose())
-            _UNSYNCED[bind] = engine
-        return engine
-
-
-_SQLITE_REMEMBER = (
-    "INSERT INTO oauth_used_assertions (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+_REMEMBER = (
+    "INSERT INTO oauth_used_assertions (key, expires_at) VALUES ({0}, {0})"
+    " ON CONFLICT (key) DO NOTHING"
 )
+_REMEMBER_SQLITE = _REMEMBER.format("?")
+_REMEMBER_RETURNING = {
+    "sqlite": _REMEMBER_SQLITE + " RETURNING key",
+    "postgresql": _REMEMBER.format("%s") + " RETURNING key",
+}
+"""An insert that does nothing if the jti was seen — atomic, no race — in the driver's SQL."""
 _SQLITE = sqlite_dialect()
 _SQLITE_EXPIRES: Any = UsedAssertion.__table__.c.expires_at.type.dialect_impl(
     _SQLITE
@@ -111,39 +48,29 @@ _SQLITE_EXPIRES: Any = UsedAssertion.__table__.c.expires_at.type.dialect_impl(
 """How SQLAlchemy writes the column on SQLite, so rows read back (and purge) the same."""
 
 
-def _remember_unsynced(engine: Engine, key: str, expires_at: datetime) -> bool:
-    """The jti insert on the DB-API connection itself: one statement, one unsynced commit."""
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(_SQLITE_REMEMBER, (key, _SQLITE_EXPIRES(expires_at)))
-            inserted = cursor.rowcount == 1
-        finally:
-            cursor.close()
-        connection.commit()
-    except BaseException:
-        connection.rollback()
-        raise
-    finally:
-        connection.close()  # back to the pool
-    return inserted
+def remember_assertion(session: Session, client_id: str, jti: str, expires_at: datetime) -> bool:
+    """Record a client assertion's jti; False if it was seen before (a replay). One statement.
 
-
-def _has_written(session: Session) -> bool:
-    """Whether this SQLite transaction holds (or may hold) the write lock already."""
-    if session.new or session.dirty or session.deleted:
-        return True
-    if not session.in_transaction() or session.get_transaction() is None:
-        return False
-    connection = session.connection().connection.dbapi_connection
-    return bool(getattr(connection, "in_transaction", True))
+    On SQLite the jti is committed at once on a connection of its own that skips the fsync
+    (see ``driver.unsynced``), unless this transaction has already written; on PostgreSQL it
+    rides in the request's transaction (``relax_commit_durability``).
+    """
+    key = digest(f"{client_id}\x00{jti}")
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        stored = _SQLITE_EXPIRES(expires_at)
+        side = driver.unsynced(session.get_bind())
+        if side is not None and not driver.has_written(session):
+            return driver.write_committed(side, _REMEMBER_SQLITE, (key, stored)) == 1
+        return driver.write_in_session(session, _REMEMBER_RETURNING[dialect], (key, stored))
+    # RETURNING, not rowcount: rowcount is not portable across drivers
+    return driver.write_in_session(session, _REMEMBER_RETURNING[dialect], (key, expires_at))
 
 
 def relax_commit_durability(session: Session) -> None:
     """``SET LOCAL synchronous_commit TO OFF`` for this transaction only (PostgreSQL)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        driver.set_local(session, "synchronous_commit TO OFF")
 
 
 @dataclass(frozen=True)
