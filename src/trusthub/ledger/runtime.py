@@ -30,19 +30,36 @@ class Ledger:
 
     def close(self) -> None:
         self.writer.stop()
+        if self.writer.engine is not self.engine:
+            self.writer.engine.dispose()
         if self.owns_engine:
             self.engine.dispose()
 
 
+def _private(engine: Engine) -> bool:
+    """An in-memory SQLite database exists only behind its own engine: it cannot be shared."""
+    return engine.url.get_backend_name() == "sqlite" and engine.url.database in (
+        None,
+        "",
+        ":memory:",
+    )
+
+
 def open_ledger(settings: Settings, engine: Engine | None = None) -> Ledger:
-    """Use the app's engine when the ledger shares its database, else open the ledger's own."""
+    """Readers use the app's engine when the ledger shares its database, else the ledger's own.
+
+    The writer always has an engine (a pool) of its own: a recorder that holds one of the
+    readers' connections while it waits for its entry can then never starve the writer."""
     owns = engine is None or settings.ledger_url != settings.database_url
     if owns:
         engine = make_engine(settings.ledger_url, echo=settings.sql_echo)
     assert engine is not None
+    writer_engine = (
+        engine if _private(engine) else make_engine(settings.ledger_url, echo=settings.sql_echo)
+    )
     keys = load_keys(settings)
     writer = GroupCommitWriter(
-        engine, keys.signer, settings.ledger_origin, process=settings.ledger_writer_process
+        writer_engine, keys.signer, settings.ledger_origin, process=settings.ledger_writer_process
     )
     return Ledger(
         origin=settings.ledger_origin,
