@@ -317,6 +317,17 @@ async def account_page(request: Request) -> Response:
     return page(request, "identity/account.html", {"view": view, "csrf_token": csrf})
 
 
+async def _posted_by_citizen(
+    request: Request, hub: Provider, current: Browser, csrf_token: str
+) -> sessions.SignedIn:
+    """An account form's sender: its CSRF token checked, and still signed in (else 401)."""
+    account.check_csrf(hub, current.session, csrf_token)
+    signed_in = await _signed_in(request, current)
+    if signed_in is None:
+        raise Problem(401, "Sign in first", "Your session has ended.", kind="signed-out")
+    return signed_in
+
+
 @router.post("/account/consents/{consent_id}/withdraw")
 async def withdraw_consent(
     request: Request, consent_id: int, csrf_token: Annotated[str, Form(max_length=128)] = ""
@@ -324,10 +335,7 @@ async def withdraw_consent(
     hub = _hub(request)
     current = browser(request, hub)
     try:
-        account.check_csrf(hub, current.session, csrf_token)
-        signed_in = await _signed_in(request, current)
-        if signed_in is None:
-            raise Problem(401, "Sign in first", "Your session has ended.", kind="signed-out")
+        signed_in = await _posted_by_citizen(request, hub, current, csrf_token)
         if not await _tx(request, consent.withdraw, signed_in.citizen_id, consent_id):
             raise NotFound("consent")
     except Problem as problem:
@@ -342,10 +350,7 @@ async def sign_out_everywhere(
     hub = _hub(request)
     current = browser(request, hub)
     try:
-        account.check_csrf(hub, current.session, csrf_token)
-        signed_in = await _signed_in(request, current)
-        if signed_in is None:
-            raise Problem(401, "Sign in first", "Your session has ended.", kind="signed-out")
+        signed_in = await _posted_by_citizen(request, hub, current, csrf_token)
         await _tx(request, account.sign_out_everywhere, signed_in.citizen_id)
     except Problem as problem:
         return problem_page(request, problem)
