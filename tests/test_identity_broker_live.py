@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,59 +23,26 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT
 
 from broker_world import IDP, PASSWORD, TOTP_SECRET, make_brokered, prove, through_broker
 from identity_world import World
-from live_server import free_port, live_server
+from live_server import NODE_DIR, live_hub, node_with_openid_client
 from trusthub.identity.oidc.claims import CORE_IDENTITY_CLAIM
-from trusthub.migrations import upgrade
 
 pytestmark = pytest.mark.slow
-
-NODE_DIR = Path(__file__).parent / "node"
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, signing_jwks: dict[str, Any]) -> Iterator[World]:
-    workdir = tmp_path_factory.mktemp("broker-live")
-    database_url = f"sqlite:///{workdir / 'trusthub.db'}"
-    upgrade(database_url)
-    port = free_port()
-    issuer = f"http://127.0.0.1:{port}"
-    hub = make_brokered(database_url, workdir / "keys", signing_jwks, issuer=issuer)
-    prove(hub)
-    prove(hub, idp="bank")
-    hub.client.app.state.engine.dispose()  # type: ignore[attr-defined]
-    pairwise = hub.settings.identity_pairwise_key
-    assert pairwise is not None
-    settings = {
-        "TRUSTHUB_DATABASE_URL": database_url,
-        "TRUSTHUB_PUBLIC_URL": issuer,
-        "TRUSTHUB_IDENTITY_SIGNING_KEYS": str(hub.settings.identity_signing_keys),
-        "TRUSTHUB_IDENTITY_PAIRWISE_KEY": pairwise.get_secret_value(),
-        "TRUSTHUB_IDENTITY_KEYS_DIR": str(workdir / "keys"),
-        "TRUSTHUB_IDP_ENABLED": "true",
-        "TRUSTHUB_IDP_KEYS_DIR": str(workdir / "keys" / "idp"),
-    }
-    with live_server(workdir, settings, port=port):
+    def build(database_url: str, keys: Path, issuer: str) -> World:
+        hub = make_brokered(database_url, keys, signing_jwks, issuer=issuer)
+        prove(hub)
+        prove(hub, idp="bank")
+        return hub
+
+    with live_hub(tmp_path_factory.mktemp("broker-live"), build, providers=True) as hub:
         yield hub
 
 
-def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("TRUSTHUB_REQUIRE_NODE"):
-            pytest.fail("node is not installed but TRUSTHUB_REQUIRE_NODE is set")
-        pytest.skip("node is not installed")
-    if not (NODE_DIR / "node_modules" / "openid-client").is_dir():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip("npm is not installed to fetch openid-client")
-        subprocess.run(  # noqa: S603 - fixed arguments
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=300
-        )
-    return node
-
-
 def test_openid_client_from_npm_gets_p2_through_the_broker(live: World) -> None:
-    node = _node()
+    node = node_with_openid_client()
     issuer = live.provider.issuer
     rp, machine_key = live.rps["gov"], live.machine_key
     assert rp.key is not None and machine_key is not None

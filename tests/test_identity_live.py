@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,35 +20,20 @@ import pytest
 from requests_oauthlib import OAuth2Session
 
 from identity_world import ADA, World, build_world
-from live_server import free_port, live_server
+from live_server import NODE_DIR, live_hub, node_with_openid_client
 from trusthub.identity.service import authenticate_machine_client
-from trusthub.migrations import upgrade
 
 pytestmark = pytest.mark.slow
-
-NODE_DIR = Path(__file__).parent / "node"
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, signing_jwks: dict[str, Any]) -> Iterator[World]:
     """The app under uvicorn in a child process, on a migrated and seeded SQLite file."""
-    workdir = tmp_path_factory.mktemp("identity-live")
-    database_url = f"sqlite:///{workdir / 'trusthub.db'}"
-    upgrade(database_url)
-    port = free_port()
-    issuer = f"http://127.0.0.1:{port}"
-    hub = build_world(database_url, workdir / "keys", signing_jwks, issuer=issuer)
-    hub.client.app.state.engine.dispose()  # type: ignore[attr-defined]
-    pairwise = hub.settings.identity_pairwise_key
-    assert pairwise is not None
-    settings = {
-        "TRUSTHUB_DATABASE_URL": database_url,
-        "TRUSTHUB_PUBLIC_URL": issuer,
-        "TRUSTHUB_IDENTITY_SIGNING_KEYS": str(hub.settings.identity_signing_keys),
-        "TRUSTHUB_IDENTITY_PAIRWISE_KEY": pairwise.get_secret_value(),
-        "TRUSTHUB_IDENTITY_KEYS_DIR": str(workdir / "keys"),
-    }
-    with live_server(workdir, settings, port=port):
+
+    def build(database_url: str, keys: Path, issuer: str) -> World:
+        return build_world(database_url, keys, signing_jwks, issuer=issuer)
+
+    with live_hub(tmp_path_factory.mktemp("identity-live"), build) as hub:
         yield hub
 
 
@@ -73,22 +57,7 @@ def _browser_sign_in(issuer: str, authorization_url: str) -> str:
 
 
 def test_openid_client_from_npm_runs_the_flow(live: World) -> None:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("TRUSTHUB_REQUIRE_NODE"):
-            pytest.fail("node is not installed but TRUSTHUB_REQUIRE_NODE is set")
-        pytest.skip("node is not installed")
-    if not (NODE_DIR / "node_modules" / "openid-client").is_dir():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip("npm is not installed to fetch openid-client")
-        subprocess.run(  # noqa: S603 - fixed arguments
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=NODE_DIR,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+    node = node_with_openid_client()
     rp, machine_key = live.rps["gov"], live.machine_key
     assert rp.key is not None and machine_key is not None
     given = {

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -14,13 +11,12 @@ from urllib.parse import urljoin
 
 import httpx
 import pyotp
-import pytest
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import OAuth2Client
 from sqlalchemy import Engine
 
 from idp_world import CSRF
-from live_server import free_port
+from live_server import free_port, serving
 from trusthub.db import make_session_factory, transaction
 from trusthub.idp import service
 
@@ -31,39 +27,11 @@ PASSWORD = "a long demo password"
 @contextmanager
 def idp_server(database_url: str, slug: str, keys: Path) -> Iterator[str]:
     port = free_port()
-    env = {
-        **os.environ,
-        "TRUSTHUB_DATABASE_URL": database_url,
-        "TRUSTHUB_IDP_KEYS_DIR": str(keys),
-        "TRUSTHUB_LOG_LEVEL": "WARNING",
-    }
+    settings = {"TRUSTHUB_DATABASE_URL": database_url, "TRUSTHUB_IDP_KEYS_DIR": str(keys)}
     command = [sys.executable, "-c", "from trusthub.cli import main; main()",
                "idp", "serve", slug, "--port", str(port)]  # fmt: skip
-    log = keys.parent / "idp-server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, cwd=keys.parent, env=env, stdout=out, stderr=out)  # noqa: S603
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"the provider exited early:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the provider did not start within 30 s:\n{log.read_text()}")
-            time.sleep(0.1)
+    with serving(command, port, keys.parent, settings, "the provider") as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def test_a_provider_on_its_own_port_signs_a_person_in(

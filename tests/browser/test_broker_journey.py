@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,9 +20,8 @@ from playwright.sync_api import Page, Route, expect
 
 from broker_world import PASSWORD, TOTP_SECRET, make_brokered, prove
 from identity_world import World, pkce_pair, query_of
-from live_server import free_port, live_server
+from live_server import live_hub
 from test_identity_broker_consent import shop
-from trusthub.migrations import upgrade
 
 pytestmark = pytest.mark.browser
 Traffic = start.Traffic
@@ -31,27 +31,13 @@ RP = "https://cars.example"
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, signing_jwks: dict[str, Any]) -> Iterator[World]:
-    workdir = tmp_path_factory.mktemp("broker-browser")
-    database_url = f"sqlite:///{workdir / 'trusthub.db'}"
-    upgrade(database_url)
-    port = free_port()
-    issuer = f"http://127.0.0.1:{port}"
-    hub = make_brokered(database_url, workdir / "keys", signing_jwks, issuer=issuer)
-    prove(hub)
-    shop(hub)
-    hub.client.app.state.engine.dispose()  # type: ignore[attr-defined]
-    pairwise = hub.settings.identity_pairwise_key
-    assert pairwise is not None
-    settings = {
-        "TRUSTHUB_DATABASE_URL": database_url,
-        "TRUSTHUB_PUBLIC_URL": issuer,
-        "TRUSTHUB_IDENTITY_SIGNING_KEYS": str(hub.settings.identity_signing_keys),
-        "TRUSTHUB_IDENTITY_PAIRWISE_KEY": pairwise.get_secret_value(),
-        "TRUSTHUB_IDENTITY_KEYS_DIR": str(workdir / "keys"),
-        "TRUSTHUB_IDP_ENABLED": "true",
-        "TRUSTHUB_IDP_KEYS_DIR": str(workdir / "keys" / "idp"),
-    }
-    with live_server(workdir, settings, port=port):
+    def build(database_url: str, keys: Path, issuer: str) -> World:
+        hub = make_brokered(database_url, keys, signing_jwks, issuer=issuer)
+        prove(hub)
+        shop(hub)
+        return hub
+
+    with live_hub(tmp_path_factory.mktemp("broker-browser"), build, providers=True) as hub:
         yield hub
 
 
