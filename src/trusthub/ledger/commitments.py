@@ -11,7 +11,9 @@ hub's database and never published, finds a citizen's entries.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 from hashlib import sha256
+from typing import Protocol
 
 COMMITMENT_DOMAIN = b"trusthub/ledger/citizen-commitment/v1\n"
 _BLINDING_DOMAIN = b"trusthub/ledger/citizen-blinding/v1\n"
@@ -56,6 +58,47 @@ class CommitmentKey:
         """The public commitment (hex) and the blinding that opens it."""
         blinding = self.blinding(entry_id, citizen_id)
         return commitment(blinding, citizen_id), blinding
+
+    def commit_many(
+        self, entry_id: str, citizen_ids: Iterable[CitizenId]
+    ) -> tuple[list[str], list[bytes]]:
+        """``commit`` and ``lookup_tag`` for a column of citizens of one entry, in one pass.
+
+        The same bytes as one citizen at a time, at a fraction of the cost: each HMAC is keyed
+        (and fed its domain and the entry id) once, then copied per citizen."""
+        lookup = _keyed(self._key, _LOOKUP_DOMAIN)
+        blinding = _keyed(self._key, _BLINDING_DOMAIN + entry_id.encode("ascii") + b"\n")
+        opened = sha256(COMMITMENT_DOMAIN)
+        new_tag, new_blinding, new_commitment = lookup.copy, blinding.copy, opened.copy
+        commitments: list[str] = []
+        tags: list[bytes] = []
+        for citizen_id in citizen_ids:
+            data = citizen_bytes(citizen_id)
+            tag = new_tag()
+            tag.update(data)
+            tags.append(tag.digest()[:TAG_SIZE])
+            blind = new_blinding()
+            blind.update(data)
+            digest = new_commitment()
+            digest.update(blind.digest())
+            digest.update(data)
+            commitments.append(digest.hexdigest())
+        return commitments, tags
+
+
+class _Hash(Protocol):
+    def copy(self) -> _Hash: ...
+    def update(self, data: bytes, /) -> None: ...
+    def digest(self) -> bytes: ...
+
+
+def _keyed(key: bytes, prefix: bytes) -> _Hash:
+    """A keyed HMAC-SHA256 that has read ``prefix``, to be copied. CPython's ``hmac.HMAC``
+    wraps an OpenSSL HMAC object with the same copy/update/digest methods; copying that one
+    directly skips a Python-level wrapper per copy. Without it, the wrapper itself serves."""
+    keyed = hmac.new(key, prefix, sha256)
+    inner: _Hash | None = getattr(keyed, "_hmac", None)
+    return inner if inner is not None else keyed
 
 
 def commitment(blinding: bytes, citizen_id: CitizenId) -> str:

@@ -10,12 +10,14 @@ hub cannot resolve) becomes an entry about no one.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from trusthub.ledger import merkle, tiles
+from trusthub.ledger import bulk_records, merkle, tiles
 from trusthub.ledger.commitments import CitizenId, CommitmentKey
 from trusthub.ledger.entry import (
     CitizenRecord,
@@ -119,10 +121,13 @@ def _now(moment: datetime | None) -> datetime:
     return moment if moment is not None else datetime.now(UTC)
 
 
-def prepare(decision: LedgerDecision, key: CommitmentKey) -> PreparedEntry:
-    """Commit to the citizen(s), build the canonical entry and hash it."""
+def prepare(
+    decision: LedgerDecision, key: CommitmentKey, workers: int | None = None
+) -> PreparedEntry:
+    """Commit to the citizen(s), build the canonical entry and hash it (a large bulk entry's
+    records on ``workers`` processes: by default one per core)."""
     if isinstance(decision, BulkDecision):
-        return _prepare_bulk(decision, key)
+        return _prepare_bulk(decision, key, workers)
     if isinstance(decision, AggregateDecision):
         return _prepare_aggregate(decision)
     entry_id = secrets.token_hex(16)
@@ -164,9 +169,13 @@ def _prepare_aggregate(decision: AggregateDecision) -> PreparedEntry:
     return PreparedEntry(entry, leaf_input, merkle.leaf_hash(leaf_input), ())
 
 
-def build_subtree(inputs: Sequence[bytes]) -> PreparedRecords:
-    """Hash record inputs into tiles and a root, as the main log would."""
-    hashes = [merkle.leaf_hash(data) for data in inputs]
+def build_subtree(
+    inputs: Sequence[bytes], hashes: Sequence[bytes] | None = None
+) -> PreparedRecords:
+    """Hash record inputs into tiles and a root, as the main log would (``hashes``: their leaf
+    hashes, when already computed)."""
+    if hashes is None:
+        hashes = [merkle.leaf_hash(data) for data in inputs]
     touched = tiles.extend({}, 0, hashes)
     lookup = tiles.lookup(touched)
     root = merkle.range_hash(0, len(hashes), lookup)
@@ -186,26 +195,29 @@ def record_template(outcome: Outcome, reasons: tuple[str, ...]) -> tuple[bytes, 
     return head, tail
 
 
-def _prepare_bulk(decision: BulkDecision, key: CommitmentKey) -> PreparedEntry:
+def _prepare_bulk(
+    decision: BulkDecision, key: CommitmentKey, workers: int | None = None
+) -> PreparedEntry:
     if not decision.citizens:
         raise EntryError("a bulk decision needs at least one citizen")
     entry_id = secrets.token_hex(16)
-    seen: set[bytes] = set()
-    parts: list[tuple[str, bytes, bytes]] = []
-    templates: dict[tuple[Outcome, tuple[str, ...]], tuple[bytes, bytes]] = {}
+    shapes: dict[tuple[Outcome, tuple[str, ...]], int] = {}
+    ids: list[CitizenId] = []
+    kinds: list[int] = []
     for part in decision.citizens:
-        tag = key.lookup_tag(part.citizen_id)
-        if tag in seen:
-            raise EntryError("a citizen appears twice in one bulk decision")
-        seen.add(tag)
-        commitment, _ = key.commit(entry_id, part.citizen_id)
         shape = (part.outcome, tuple(part.reasons))
-        template = templates.get(shape)
-        if template is None:
-            template = templates[shape] = record_template(*shape)
-        parts.append((commitment, tag, template[0] + commitment.encode("ascii") + template[1]))
-    parts.sort(key=lambda item: item[0])
-    subtree = build_subtree([record for _, _, record in parts])
+        kind = shapes.get(shape)
+        if kind is None:
+            kind = shapes[shape] = len(shapes)
+        ids.append(part.citizen_id)
+        kinds.append(kind)
+    templates = [record_template(*shape) for shape in shapes]
+    made = bulk_records.build(key, entry_id, ids, kinds, templates, workers)
+    commitments = made.commitments
+    # One citizen twice commits twice to the same value, so the sorted column shows it.
+    if any(map(operator.eq, commitments, itertools.islice(commitments, 1, None))):
+        raise EntryError("a citizen appears twice in one bulk decision")
+    subtree = build_subtree(made.inputs, made.hashes)
     entry = Entry(
         id=entry_id,
         time=_now(decision.time),
@@ -218,8 +230,8 @@ def _prepare_bulk(decision: BulkDecision, key: CommitmentKey) -> PreparedEntry:
         fields=tuple(decision.fields),
         decision=decision.outcome,
         reasons=tuple(decision.reasons),
-        records=RecordsSummary(count=len(parts), root=subtree.root.hex()),
+        records=RecordsSummary(count=len(commitments), root=subtree.root.hex()),
     )
     leaf_input = encode_entry(entry)
-    tags = tuple((tag, position) for position, (_, tag, _) in enumerate(parts))
+    tags = tuple(zip(made.tags, range(len(commitments)), strict=True))
     return PreparedEntry(entry, leaf_input, merkle.leaf_hash(leaf_input), tags, subtree)
