@@ -232,7 +232,6 @@ def main() -> None:
         database_url=f"sqlite:///{run / 'hub.db'}",
         ledger_key_dir=run / "keys",
         exchange_keys_dir=run / "keys",
-        ledger_record_timeout=3600.0,
     )
     reference = registry(settings)
     log("bare DuckDB anti-join")

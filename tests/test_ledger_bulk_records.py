@@ -3,11 +3,14 @@ those of one citizen at a time: commitments, tags, record inputs, tiles, root an
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger_support import make_key
+from ledger_support import decision, make_key
+from trusthub.ledger import bulk_records
 from trusthub.ledger.commitments import CitizenId, CommitmentKey
 from trusthub.ledger.entry import CitizenRecord, EntryError, Outcome, encode_entry, encode_record
 from trusthub.ledger.merkle import leaf_hash
@@ -18,6 +21,7 @@ from trusthub.ledger.prepare import (
     build_subtree,
     prepare,
 )
+from trusthub.ledger.service import record_timeout
 
 KEY = make_key()
 
@@ -119,3 +123,24 @@ def test_an_invalid_citizen_id_is_refused_from_another_process_too() -> None:
     citizens = [CitizenOutcome(c) for c in (1, 2, 3, "a\nb")]
     with pytest.raises(ValueError, match="single line"):
         prepare(_decision(citizens), KEY, workers=2)
+
+
+def test_a_bulk_entry_waits_in_proportion_to_its_records_and_a_single_one_does_not() -> None:
+    single = prepare(decision(1), KEY)
+    small = prepare(_decision([CitizenOutcome(c) for c in range(10)]), KEY)
+    assert record_timeout(10.0, single) == 10.0
+    assert small.records is not None
+    huge = replace(small, records=replace(small.records, inputs=[b""] * 10_000_000))
+    assert 10.0 < record_timeout(10.0, small) < 11.0
+    assert record_timeout(10.0, huge) >= 600.0
+
+
+def test_without_processes_to_be_had_the_records_are_made_here_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_processes(*args: object, **kwargs: object) -> None:
+        raise OSError("no processes left")
+
+    monkeypatch.setattr(bulk_records, "ProcessPoolExecutor", no_processes)
+    citizens = [CitizenOutcome(c) for c in range(1, 40)]
+    _one_at_a_time(prepare(_decision(citizens), KEY, workers=2), citizens, KEY)

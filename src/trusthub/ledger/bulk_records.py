@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass
 from hashlib import sha256
 from itertools import chain
 from multiprocessing import get_context
 
+import structlog
+
 from trusthub.ledger.commitments import CitizenId, CommitmentKey
 from trusthub.ledger.merkle import LEAF_PREFIX
+
+log = structlog.get_logger("trusthub.ledger")
 
 PARALLEL_FROM = 200_000
 """Citizens from which a second process pays for its start (about a tenth of a second)."""
@@ -86,6 +90,32 @@ def build(
     workers = max(1, min(workers, count))
     if workers == 1:
         return _chunk(key, entry_id, citizen_ids, shapes, templates)
+    try:
+        runs = _across(key, entry_id, citizen_ids, shapes, templates, workers)
+    except (BrokenExecutor, OSError) as error:
+        # No processes to be had (limits, a main module that cannot be re-imported): do it here.
+        log.warning("ledger.bulk_records_in_process", error=type(error).__name__)
+        return _chunk(key, entry_id, citizen_ids, shapes, templates)
+    return _sorted(
+        Records(
+            list(chain.from_iterable(run.commitments for run in runs)),
+            list(chain.from_iterable(run.tags for run in runs)),
+            list(chain.from_iterable(run.inputs for run in runs)),
+            list(chain.from_iterable(run.hashes for run in runs)),
+        )
+    )
+
+
+def _across(
+    key: CommitmentKey,
+    entry_id: str,
+    citizen_ids: Sequence[CitizenId],
+    shapes: Sequence[int],
+    templates: Sequence[Template],
+    workers: int,
+) -> list[Records]:
+    """One chunk here, the others in ``workers - 1`` processes: each run sorted."""
+    count = len(citizen_ids)
     size = -(-count // workers)
     # spawn: never fork a process that runs threads (the ledger writer's, the server's).
     with ProcessPoolExecutor(workers - 1, mp_context=get_context("spawn")) as pool:
@@ -102,11 +132,4 @@ def build(
         ]
         runs = [_chunk(key, entry_id, citizen_ids[:size], shapes[:size], templates)]
         runs += [future.result() for future in futures]
-    return _sorted(
-        Records(
-            list(chain.from_iterable(run.commitments for run in runs)),
-            list(chain.from_iterable(run.tags for run in runs)),
-            list(chain.from_iterable(run.inputs for run in runs)),
-            list(chain.from_iterable(run.hashes for run in runs)),
-        )
-    )
+    return runs

@@ -20,6 +20,7 @@ from trusthub.ledger.prepare import (
     BulkDecision,
     Decision,
     LedgerDecision,
+    PreparedEntry,
     prepare,
 )
 from trusthub.ledger.runtime import Ledger
@@ -37,13 +38,26 @@ def record(ledger: Ledger, decision: LedgerDecision) -> Receipt:
     happen.
     """
     prepared = prepare(decision, ledger.keys.commitment)
-    return ledger.writer.append(prepared, ledger.record_timeout)
+    return ledger.writer.append(prepared, record_timeout(ledger.record_timeout, prepared))
 
 
 async def record_async(ledger: Ledger, decision: LedgerDecision) -> Receipt:
     """As ``record``, for async handlers: waits without blocking the event loop."""
     prepared = prepare(decision, ledger.keys.commitment)
-    return await ledger.writer.append_async(prepared, ledger.record_timeout)
+    return await ledger.writer.append_async(
+        prepared, record_timeout(ledger.record_timeout, prepared)
+    )
+
+
+SECONDS_PER_RECORD = 1e-4
+"""A bulk entry's allowance per citizen record: ten times what a slow disk's writer needs."""
+
+
+def record_timeout(base: float, prepared: PreparedEntry) -> float:
+    """How long a recorder waits: a bulk entry's records take the writer time in proportion,
+    so ten million of them must not time out (and be refused) while they are being written."""
+    records = 0 if prepared.records is None else len(prepared.records.inputs)
+    return base + records * SECONDS_PER_RECORD
 
 
 @dataclass(frozen=True, slots=True)
