@@ -90,3 +90,26 @@ def test_expired_jtis_are_purged_and_live_ones_kept(
         assert store.purge_expired(session)["assertions"] == 1
     assert not _remember(session_factory, "live")
     assert _remember(session_factory, "old")  # expired and purged: its assertion is refused anyway
+
+
+def _synchronous_commit(session: Session) -> str:
+    return str(session.connection().exec_driver_sql("SHOW synchronous_commit").scalar())
+
+
+def test_only_a_relaxed_grant_skips_the_wal_flush_and_only_for_its_own_transaction(
+    session_factory: sessionmaker[Session], database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        return  # SQLite relaxes with its companion connection, tested above
+    strict = "SET LOCAL synchronous_commit TO on"  # whatever the test server's own default
+    with transaction(session_factory) as session:
+        session.connection().exec_driver_sql(strict)
+        store.relax_commit_durability(session)
+        assert store.remember_assertion(session, "client-1", "relaxed", utcnow() + timedelta(1))
+        assert _synchronous_commit(session) == "off"
+        assert not store.remember_assertion(session, "client-1", "relaxed", utcnow())
+    with transaction(session_factory) as session:
+        session.connection().exec_driver_sql(strict)
+        assert store.remember_assertion(session, "client-1", "strict", utcnow() + timedelta(1))
+        assert _synchronous_commit(session) == "on"
+    assert not _remember(session_factory, "relaxed") and not _remember(session_factory, "strict")

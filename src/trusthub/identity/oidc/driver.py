@@ -130,12 +130,3 @@ def write_in_session(session: Session, sql: str, params: Sequence[Any]) -> bool:
         return cursor.fetchone() is not None
     finally:
         cursor.close()
-
-
-def set_local(session: Session, setting: str) -> None:
-    """``SET LOCAL`` on the session's transaction (PostgreSQL), without the ORM's round of work."""
-    cursor = _session_cursor(session)
-    try:
-        cursor.execute(f"SET LOCAL {setting}")
-    finally:
-        cursor.close()

@@ -41,6 +41,15 @@ _REMEMBER_RETURNING = {
     "postgresql": _REMEMBER.format("%s") + " RETURNING key",
 }
 """An insert that does nothing if the jti was seen — atomic, no race — in the driver's SQL."""
+_REMEMBER_RELAXED = (
+    "INSERT INTO oauth_used_assertions (key, expires_at)"
+    " SELECT %s, %s FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
+    " ON CONFLICT (key) DO NOTHING RETURNING key"
+)
+"""The same insert on PostgreSQL, with ``SET LOCAL synchronous_commit TO OFF`` in the same round
+trip: ``set_config(..., true)`` is SET LOCAL, and the setting is read when the transaction
+commits."""
+_RELAXED = "trusthub.relaxed_commit"
 _SQLITE = sqlite_dialect()
 _SQLITE_EXPIRES: Any = UsedAssertion.__table__.c.expires_at.type.dialect_impl(
     _SQLITE
@@ -64,13 +73,18 @@ def remember_assertion(session: Session, client_id: str, jti: str, expires_at: d
             return driver.write_committed(side, _REMEMBER_SQLITE, (key, stored)) == 1
         return driver.write_in_session(session, _REMEMBER_RETURNING[dialect], (key, stored))
     # RETURNING, not rowcount: rowcount is not portable across drivers
-    return driver.write_in_session(session, _REMEMBER_RETURNING[dialect], (key, expires_at))
+    statement = _REMEMBER_RELAXED if session.info.get(_RELAXED) else _REMEMBER_RETURNING[dialect]
+    return driver.write_in_session(session, statement, (key, expires_at))
 
 
 def relax_commit_durability(session: Session) -> None:
-    """``SET LOCAL synchronous_commit TO OFF`` for this transaction only (PostgreSQL)."""
+    """``SET LOCAL synchronous_commit TO OFF`` for this transaction only (PostgreSQL).
+
+    Sent with the used jti's insert, the grant's one write, rather than as a round trip of its
+    own; a grant that writes nothing has nothing to relax.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        driver.set_local(session, "synchronous_commit TO OFF")
+        session.info[_RELAXED] = True
 
 
 @dataclass(frozen=True)
