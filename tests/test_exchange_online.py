@@ -117,15 +117,17 @@ def test_when_the_ledger_cannot_record_nothing_is_released(
 def test_a_request_holds_no_connection_while_the_ledger_commits(
     hub: World, shared: dict[str, str]
 ) -> None:
-    """Requests waiting for the ledger must not starve its writer of pooled connections."""
-    engine = hub.client.app.state.engine  # type: ignore[attr-defined]
-    held: list[int] = []
+    """Requests waiting for the ledger hold none of the app's pooled connections, and the
+    writer commits on a pool of its own."""
+    state = hub.client.app.state  # type: ignore[attr-defined]
+    engine, writer = state.engine, state.ledger.writer.engine
+    held: list[tuple[int, int]] = []
 
     def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if statement.startswith("UPDATE ledger_head SET tree_size = tree_size"):
-            held.append(engine.pool.checkedout())
+            held.append((engine.pool.checkedout(), writer.pool.checkedout()))
 
-    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(writer, "before_cursor_execute", on_execute)
     try:
         for batch in (False, True):
             held.clear()
@@ -142,6 +144,6 @@ def test_a_request_holds_no_connection_while_the_ledger_commits(
             else:
                 answer = ask(hub, shared["service"], ADA, "public_service_delivery")
             assert answer.status_code == 200, answer.text
-            assert held == [1]  # the writer's own connection, and nobody else's
+            assert held == [(0, 1)]  # the writer's own connection, and nobody else's
     finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(writer, "before_cursor_execute", on_execute)
