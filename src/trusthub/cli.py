@@ -94,6 +94,8 @@ def serve(
     for label, path in (
         ("Start page", "/"),
         ("Citizens", "/citizen"),
+        ("Citizen's account", "/account"),
+        ("Ledger for auditors", "/ledger"),
         ("Departments and DPOs", "/organisations"),
         ("Agreements register", "/register"),
         ("Open data", "/opendata"),
