@@ -16,6 +16,7 @@ from trusthub.ledger.entry import CitizenRecord, EntryError, Outcome, encode_ent
 from trusthub.ledger.merkle import leaf_hash
 from trusthub.ledger.prepare import (
     BulkDecision,
+    CitizenColumns,
     CitizenOutcome,
     PreparedEntry,
     build_subtree,
@@ -38,7 +39,7 @@ outcomes = st.builds(
 bulk = st.lists(outcomes, min_size=1, max_size=60, unique_by=lambda part: str(part.citizen_id))
 
 
-def _decision(citizens: list[CitizenOutcome]) -> BulkDecision:
+def _decision(citizens: list[CitizenOutcome] | CitizenColumns) -> BulkDecision:
     return BulkDecision(
         citizens=citizens,
         organisation="northmoor-university",
@@ -144,3 +145,22 @@ def test_without_processes_to_be_had_the_records_are_made_here_alike(
     monkeypatch.setattr(bulk_records, "ProcessPoolExecutor", no_processes)
     citizens = [CitizenOutcome(c) for c in range(1, 40)]
     _one_at_a_time(prepare(_decision(citizens), KEY, workers=2), citizens, KEY)
+
+
+@given(citizens=bulk)
+@settings(max_examples=100, deadline=None)
+def test_citizens_given_as_columns_give_the_same_bytes(citizens: list[CitizenOutcome]) -> None:
+    shapes = list(dict.fromkeys((part.outcome, tuple(part.reasons)) for part in citizens))
+    columns = CitizenColumns(
+        [part.citizen_id for part in citizens],
+        [shapes.index((part.outcome, tuple(part.reasons))) for part in citizens],
+        shapes,
+    )
+    _one_at_a_time(prepare(_decision(columns), KEY, workers=1), citizens, KEY)
+
+
+@pytest.mark.parametrize("shapes", [[0, 1], [0, -1], [0]])
+def test_columns_whose_outcomes_do_not_match_are_refused(shapes: list[int]) -> None:
+    columns = CitizenColumns([1, 2], shapes, [(Outcome.PERMIT, ())])
+    with pytest.raises(EntryError, match="outcomes"):
+        prepare(_decision(columns), KEY)

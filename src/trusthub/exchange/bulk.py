@@ -35,7 +35,7 @@ from trusthub.exchange.sources import CitizenSource
 from trusthub.exchange.terms import Terms, load_terms
 from trusthub.ledger import service as ledger_service
 from trusthub.ledger.entry import Outcome
-from trusthub.ledger.prepare import BulkDecision, CitizenOutcome
+from trusthub.ledger.prepare import BulkDecision, CitizenColumns
 from trusthub.ledger.runtime import Ledger
 from trusthub.ledger.writer import LedgerUnavailable
 from trusthub.problems import Problem
@@ -218,19 +218,17 @@ def _publish(temporary: Path, target: Path) -> None:
 def _ledger_decision(
     run: _Run, agreement: AgreementFacts, recipient: str, client: str, fields: list[str]
 ) -> BulkDecision:
-    table = _table(run.con, sql.ledger_citizens())
-    ids = table.column("citizen_id").to_pylist()
-    refusals = table.column("refusal").to_pylist()
-    reasons = table.column("ledger_reason").to_pylist()
-    citizens = [
-        CitizenOutcome(
-            citizen_id,
-            Outcome.PERMIT if refusal is None else Outcome.REFUSE,
-            (reason,) if reason else (),
-        )
-        for citizen_id, refusal, reason in zip(ids, refusals, reasons, strict=True)
+    run.con.execute(f"CREATE TEMP TABLE ledger_shapes AS {sql.ledger_shapes()}")
+    shapes = run.con.execute("SELECT refusal, ledger_reason FROM ledger_shapes ORDER BY shape")
+    outcomes = [
+        (Outcome.PERMIT if refusal is None else Outcome.REFUSE, (reason,) if reason else ())
+        for refusal, reason in shapes.fetchall()
     ]
-    permitted = any(r is None for r in refusals)
+    table = _table(run.con, sql.ledger_citizen_shapes())
+    citizens = CitizenColumns(
+        table.column("citizen_id").to_pylist(), table.column("shape").to_pylist(), outcomes
+    )
+    permitted = any(outcome is Outcome.PERMIT for outcome, _ in outcomes)
     summary = [f"removed:{k}:{v}" for k, v in sorted(run.counts.items())]
     return BulkDecision(
         citizens=citizens,

@@ -137,11 +137,23 @@ def removals() -> str:
     )
 
 
-def ledger_citizens() -> str:
-    """The matched citizens, each once, with their outcome: what the ledger records."""
+def ledger_shapes() -> str:
+    """Each distinct outcome among the matched citizens, numbered from 0 (a small table)."""
     return (
-        "SELECT CAST(citizen_id AS VARCHAR) AS citizen_id, refusal, ledger_reason "
-        "FROM outcomes WHERE citizen_id IS NOT NULL"
+        "SELECT refusal, ledger_reason, row_number() OVER (ORDER BY refusal, ledger_reason) - 1 "
+        "AS shape FROM (SELECT DISTINCT refusal, ledger_reason FROM outcomes "
+        "WHERE citizen_id IS NOT NULL) d"
+    )
+
+
+def ledger_citizen_shapes() -> str:
+    """The matched citizens, each once, with the number of their outcome in ``ledger_shapes``:
+    the ledger's records as two columns, not a row object per citizen."""
+    return (
+        "SELECT CAST(o.citizen_id AS VARCHAR) AS citizen_id, s.shape FROM outcomes o "
+        "JOIN ledger_shapes s ON o.refusal IS NOT DISTINCT FROM s.refusal "
+        "AND o.ledger_reason IS NOT DISTINCT FROM s.ledger_reason "
+        "WHERE o.citizen_id IS NOT NULL"
     )
 
 

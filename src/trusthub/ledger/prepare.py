@@ -61,10 +61,20 @@ class CitizenOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class CitizenColumns:
+    """Many citizens' parts as columns, for bulk work that holds them so (no object per
+    citizen): ``citizen_ids[i]``'s outcome and reasons are ``outcomes[shapes[i]]``."""
+
+    citizen_ids: Sequence[CitizenId]
+    shapes: Sequence[int]
+    outcomes: Sequence[tuple[Outcome, tuple[str, ...]]]
+
+
+@dataclass(frozen=True, slots=True)
 class BulkDecision:
     """One decision covering many citizens, such as an extract for research."""
 
-    citizens: Sequence[CitizenOutcome]
+    citizens: Sequence[CitizenOutcome] | CitizenColumns
     organisation: str
     client: str
     purpose: str
@@ -195,23 +205,34 @@ def record_template(outcome: Outcome, reasons: tuple[str, ...]) -> tuple[bytes, 
     return head, tail
 
 
-def _prepare_bulk(
-    decision: BulkDecision, key: CommitmentKey, workers: int | None = None
-) -> PreparedEntry:
-    if not decision.citizens:
-        raise EntryError("a bulk decision needs at least one citizen")
-    entry_id = secrets.token_hex(16)
+def _columns(citizens: Sequence[CitizenOutcome]) -> CitizenColumns:
     shapes: dict[tuple[Outcome, tuple[str, ...]], int] = {}
-    ids: list[CitizenId] = []
     kinds: list[int] = []
-    for part in decision.citizens:
+    for part in citizens:
         shape = (part.outcome, tuple(part.reasons))
         kind = shapes.get(shape)
         if kind is None:
             kind = shapes[shape] = len(shapes)
-        ids.append(part.citizen_id)
         kinds.append(kind)
-    templates = [record_template(*shape) for shape in shapes]
+    return CitizenColumns([part.citizen_id for part in citizens], kinds, list(shapes))
+
+
+def _prepare_bulk(
+    decision: BulkDecision, key: CommitmentKey, workers: int | None = None
+) -> PreparedEntry:
+    columns = decision.citizens
+    if not isinstance(columns, CitizenColumns):
+        columns = _columns(columns)
+    if not columns.citizen_ids:
+        raise EntryError("a bulk decision needs at least one citizen")
+    shapes = columns.shapes
+    if len(shapes) != len(columns.citizen_ids) or not 0 <= min(shapes) <= max(shapes) < len(
+        columns.outcomes
+    ):
+        raise EntryError("every citizen needs one of the outcomes")
+    entry_id = secrets.token_hex(16)
+    templates = [record_template(outcome, tuple(reasons)) for outcome, reasons in columns.outcomes]
+    ids, kinds = columns.citizen_ids, columns.shapes
     made = bulk_records.build(key, entry_id, ids, kinds, templates, workers)
     commitments = made.commitments
     # One citizen twice commits twice to the same value, so the sorted column shows it.
