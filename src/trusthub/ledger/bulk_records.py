@@ -4,7 +4,8 @@ For each citizen: the commitment and lookup tag (``CommitmentKey.commit_many``),
 canonical bytes (a template per outcome with the commitment put in) and its leaf hash — in one
 pass over a chunk of citizens. A large entry is cut into one chunk per core; each chunk comes
 back sorted by commitment and the sorted runs are merged. The bytes are exactly those of one
-citizen at a time: a property test compares the two.
+citizen at a time: a property test compares the two. The commitment key goes to our own child
+processes over their pipes only, as the writer process's signing key does.
 """
 
 from __future__ import annotations
