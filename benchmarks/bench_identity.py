@@ -510,6 +510,8 @@ def _serving(settings: Settings, workdir: Path, name: str, **env: str) -> Iterat
             "--port",
             str(port),
             "--no-access-log",
+            "--timeout-keep-alive",
+            "120",
             "--workers",
             "1",
         ],
