@@ -19,7 +19,11 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request, committed if the handler returns and rolled back if it raises."""
+    """One session per request, committed if the handler returns and rolled back if it raises.
+
+    Used with ``scope="function"`` (below), so the commit happens before the response is sent:
+    a browser that follows a redirect at once must find what the handler wrote.
+    """
     factory: sessionmaker[Session] = request.app.state.sessions
     with factory() as session, session.begin():
         yield session
@@ -38,6 +42,6 @@ def require_admin(
         raise Problem(401, "Unauthorized", "A valid operator bearer token is required.")
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 Admin = Depends(require_admin)
