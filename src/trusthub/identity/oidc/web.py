@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from trusthub.identity.oidc.flows import Browser, Refusal
 from trusthub.identity.oidc.provider import SESSION_TTL, Provider
+from trusthub.identity.oidc.refusals import refusal_detail
 from trusthub.identity.oidc.sessions import BINDING_COOKIE, SESSION_COOKIE, cookie_name
 from trusthub.problems import Problem
 from trusthub.web.rendering import error_page
@@ -91,7 +92,7 @@ def problem_page(request: Request, problem: Problem) -> Response:
 
 def refusal_page(request: Request, refusal: Refusal) -> Response:
     """A request we cannot send back to the service: say so, name the error, echo no input."""
-    detail = f"The service sent a request TrustHub cannot accept ({refusal.error})."
+    detail = refusal_detail(refusal.error, refusal.description)
     if refusal.error == "expired":
         detail = refusal.description
     return problem_page(
