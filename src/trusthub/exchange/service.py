@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from trusthub.consent import service as consent
@@ -30,7 +30,7 @@ from trusthub.exchange.schemas import (
     RecordRequest,
     Subject,
 )
-from trusthub.exchange.terms import Terms, TermsCache, load_terms
+from trusthub.exchange.terms import Terms, TermsCache, load_terms, terms_for_stamp
 from trusthub.identity.models import Citizen
 from trusthub.identity.oidc.machine import MachineCaller
 from trusthub.ledger import service as ledger_service
@@ -41,7 +41,7 @@ from trusthub.ledger.prepare import Decision as LedgerDecision
 from trusthub.ledger.runtime import Ledger
 from trusthub.ledger.writer import LedgerUnavailable
 from trusthub.problems import Problem
-from trusthub.registry.models import DatasetRecord
+from trusthub.registry.models import Agreement, AgreementEvent, DatasetRecord
 
 UNMATCHED_SUBJECT = "unmatched"
 """What the ledger commits to when no citizen matched the identifier given."""
@@ -105,6 +105,71 @@ CITIZEN_AND_RECORD = {
 """Built once, run as plain Core: the hot path's one read for the citizen and their record."""
 
 
+_agreements = Agreement.__table__.c
+_events = AgreementEvent.__table__.c
+
+
+def _stamp_citizen_and_record_statement(column: Any) -> Any:
+    citizen = Citizen.__table__.alias("c")
+    return (
+        select(
+            _agreements.dataset_id,
+            select(func.count(_events.id))
+            .where(_events.agreement_id == _agreements.id)
+            .scalar_subquery(),
+            select(func.max(_events.id))
+            .where(_events.agreement_id == _agreements.id)
+            .scalar_subquery(),
+            citizen.c.id,
+            _records.data,
+        )
+        .select_from(
+            Agreement.__table__.outerjoin(citizen, column(citizen) == bindparam("value")).outerjoin(
+                DatasetRecord.__table__,
+                and_(
+                    _records.citizen_id == citizen.c.id,
+                    _records.dataset_id == _agreements.dataset_id,
+                ),
+            )
+        )
+        .where(_agreements.reference == bindparam("reference"))
+        .order_by(_records.id)
+        .limit(1)
+    )
+
+
+STAMP_CITIZEN_AND_RECORD = {
+    "nhs_number": _stamp_citizen_and_record_statement(lambda t: t.c.nhs_number),
+    "nino": _stamp_citizen_and_record_statement(lambda t: t.c.nino),
+}
+"""Built once: the agreement's version stamp, the citizen and their record in one statement."""
+
+
+def _terms_citizen_and_record(
+    session: Session,
+    request: RecordRequest,
+    today: date,
+    master_key: bytes,
+    cache: TermsCache | None,
+) -> tuple[Terms | None, int | None, dict[str, Any] | None]:
+    """The agreement's terms (checked against its stamp), the citizen's id and their record in
+    the agreement's dataset: one read when the agreement exists, as the hot path nearly always
+    asks under a real one; otherwise the citizen alone, for the ledger."""
+    subject = request.subject
+    by = "nhs_number" if subject.nhs_number else "nino"
+    params = {"value": subject.nhs_number or subject.nino, "reference": request.agreement}
+    row = session.connection().execute(STAMP_CITIZEN_AND_RECORD[by], params).first()
+    if row is None or not row[1]:  # no agreement, or one with no history: as load_terms
+        citizen_id, _ = _citizen_and_record(session, subject, None)
+        return None, citizen_id, None
+    stamp = (int(row[0]), int(row[1]), int(row[2] or 0))
+    terms = terms_for_stamp(session, request.agreement, stamp, today, master_key, cache)
+    if terms is None:
+        return None, None if row[3] is None else int(row[3]), None
+    data: dict[str, Any] | None = row[4]
+    return terms, None if row[3] is None else int(row[3]), data
+
+
 def _citizen_and_record(
     session: Session, subject: Subject, terms: Terms | None
 ) -> tuple[int | None, dict[str, Any] | None]:
@@ -150,8 +215,9 @@ def request_record(
     never holds a pooled connection while the ledger's writer may need one."""
     require_scope(caller)
     with transaction(sessions) as session:
-        terms = load_terms(session, request.agreement, today or date.today(), master_key, cache)
-        citizen_id, record = _citizen_and_record(session, request.subject, terms)
+        terms, citizen_id, record = _terms_citizen_and_record(
+            session, request, today or date.today(), master_key, cache
+        )
         choices: ChoiceState | None = None
         if record is not None and citizen_id is not None:
             choices = consent.current_choices_many(session, [citizen_id])[citizen_id]

@@ -125,7 +125,19 @@ def load_terms(
 
     The one way both the online path and bulk extracts learn an agreement's facts, so every
     policy check (the dataset's identifiers included) binds both alike."""
-    found = _stamp(session, reference)
+    return terms_for_stamp(session, reference, _stamp(session, reference), today, master_key, cache)
+
+
+def terms_for_stamp(
+    session: Session,
+    reference: str,
+    found: tuple[int, int, int] | None,
+    today: date,
+    master_key: bytes,
+    cache: TermsCache | None = None,
+) -> Terms | None:
+    """The terms for a version stamp read by the caller (its dataset, event count, last event),
+    so a hot path can read the stamp in the same statement as its other reads."""
     if found is None:
         return None
     dataset_id, count, last = found
