@@ -69,8 +69,10 @@ def _sign_in(browser_page: Page, base: str) -> None:
     browser_page.goto(base + "/citizen")
     assert browser_page.url == base + "/citizen/sign-in"
     browser_page.get_by_role("button", name="Sign in (demo)").click()
-    # the hub's sign-in page (the broker's choice of provider, with the DEMO form in development)
-    browser_page.get_by_label("NHS number of a demo citizen").fill(ADA, timeout=90_000)
+    # the hub's sign-in page (the broker's choice of provider, with the DEMO form in development);
+    # a refused request fails here, showing the refusal page and its reason
+    expect(browser_page.get_by_role("main")).to_contain_text("NHS number of a demo citizen")
+    browser_page.get_by_label("NHS number of a demo citizen").fill(ADA)
     browser_page.get_by_role("button", name=re.compile(r"^(DEMO sign-in|Sign in)$")).click()
     browser_page.wait_for_url(base + "/citizen")
 
