@@ -62,44 +62,59 @@ def active(session: Any, agreed: AgreementTerms) -> str:
     return reference
 
 
+NINOS = {ADA: "AB123456C", BOB: "CE000000B"}
+
+
+def paye(session: Any, hub: World, name: str = "HMRC") -> None:
+    """HMRC (shown as ``name``) holds PAYE records for Ada and Bob."""
+    create_organisation(
+        session,
+        OrganisationCreate(
+            slug="hmrc", name=name, kind="government_department",
+            dpo_name="D P O", dpo_email="dpo@hmrc.example",
+        ),
+    )  # fmt: skip
+    dataset = create_dataset(
+        session,
+        "hmrc",
+        DatasetCreate(
+            slug="paye",
+            title="PAYE",
+            record_key="nino",
+            fields=[
+                FieldCreate(name="nino", classification="direct_identifier"),
+                FieldCreate(name="nhs_number", classification="direct_identifier"),
+                FieldCreate(name="pay_band", classification="quasi_identifier"),
+                FieldCreate(name="employer", classification="sensitive"),
+            ],
+        ),
+    )
+    assert dataset.slug == "paye"
+    dataset_id = session.scalar(select(Dataset.id).where(Dataset.slug == "paye"))
+    for nhs, nino in NINOS.items():
+        session.add(
+            DatasetRecord(
+                dataset_id=dataset_id,
+                citizen_id=hub.citizen_ids[nhs],
+                local_id=f"paye-{nino}",
+                data={"nino": nino, "nhs_number": nhs, "pay_band": "C", "employer": "Acme"},
+            )
+        )
+
+
+RESEARCH = {
+    "purpose_category": "research",
+    "data_form": "pseudonymised",
+    "fields": ["nhs_number", "pay_band"],
+}
+"""Changes to ``terms`` for a pseudonymised research extract."""
+
+
 @pytest.fixture
 def shared(hub: World) -> dict[str, str]:
     """HMRC holds PAYE records for Ada and Bob; Bob has opted out; three agreements with DWP."""
-    factory = make_session_factory(hub.client.app.state.engine)  # type: ignore[attr-defined]
-    with transaction(factory) as session:
-        create_organisation(
-            session,
-            OrganisationCreate(
-                slug="hmrc", name="HMRC", kind="government_department",
-                dpo_name="D P O", dpo_email="dpo@hmrc.example",
-            ),
-        )  # fmt: skip
-        dataset = create_dataset(
-            session,
-            "hmrc",
-            DatasetCreate(
-                slug="paye",
-                title="PAYE",
-                record_key="nino",
-                fields=[
-                    FieldCreate(name="nino", classification="direct_identifier"),
-                    FieldCreate(name="nhs_number", classification="direct_identifier"),
-                    FieldCreate(name="pay_band", classification="quasi_identifier"),
-                    FieldCreate(name="employer", classification="sensitive"),
-                ],
-            ),
-        )
-        assert dataset.slug == "paye"
-        dataset_id = session.scalar(select(Dataset.id).where(Dataset.slug == "paye"))
-        for nhs, nino in ((ADA, "AB123456C"), (BOB, "CE000000B")):
-            session.add(
-                DatasetRecord(
-                    dataset_id=dataset_id,
-                    citizen_id=hub.citizen_ids[nhs],
-                    local_id=f"paye-{nino}",
-                    data={"nino": nino, "nhs_number": nhs, "pay_band": "C", "employer": "Acme"},
-                )
-            )
+    with transaction(sessions(hub)) as session:
+        paye(session, hub)
         record_choice(
             session,
             hub.citizen_ids[BOB],
@@ -107,20 +122,16 @@ def shared(hub: World) -> dict[str, str]:
                 kind=ChoiceKind.NATIONAL_DATA_OPT_OUT, action=ChoiceAction.SET, channel=Channel.WEB
             ),
         )
-        research = {
-            "purpose_category": "research",
-            "data_form": "pseudonymised",
-            "fields": ["nhs_number", "pay_band"],
-        }
         return {
             "service": active(session, terms()),
-            "research": active(session, terms(**research)),
-            "research2": active(session, terms(**research)),
+            "research": active(session, terms(**RESEARCH)),
+            "research2": active(session, terms(**RESEARCH)),
             "to_bank": active(session, terms(recipient="bank")),
         }
 
 
 def ask(hub: World, agreement: str, nhs: str, purpose: str, **extra: Any) -> Any:
+    """A real access through the exchange, as DWP's machine client makes it."""
     token = machine_token(hub).json()["access_token"]
     body = {"agreement": agreement, "purpose_category": purpose, "subject": {"nhs_number": nhs}}
     body.update(extra)
