@@ -48,13 +48,24 @@ EVENTS_OF = (
 )
 """Built once and run as plain Core: the exchange asks this for every record it answers."""
 
+EVENTS_OF_ONE = (
+    select(_events.citizen_id, _events.kind, _events.action, _events.scope)
+    .add_columns(_events.occurred_at, _events.id)
+    .where(_events.citizen_id == bindparam("citizen"))
+)
+"""The same for one citizen: a plain parameter, so nothing is re-rendered per execution."""
+
 
 def current_choices_many(session: Session, citizen_ids: Iterable[int]) -> dict[int, ChoiceState]:
     """``current_choices`` for many citizens in one query (citizens without events are free)."""
     wanted = sorted(set(citizen_ids))
     events: dict[int, list[Event]] = {citizen_id: [] for citizen_id in wanted}
     if wanted:
-        rows = session.connection().execute(EVENTS_OF, {"citizens": wanted})
+        rows = (
+            session.connection().execute(EVENTS_OF_ONE, {"citizen": wanted[0]})
+            if len(wanted) == 1
+            else session.connection().execute(EVENTS_OF, {"citizens": wanted})
+        )
         for citizen_id, kind, action, scope, occurred_at, sequence in rows:
             events[citizen_id].append(
                 Event(ChoiceKind(kind), ChoiceAction(action), scope, _aware(occurred_at), sequence)
