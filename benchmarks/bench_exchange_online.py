@@ -452,9 +452,20 @@ def _tree_size(base: str) -> int:
     return int(note.splitlines()[1])
 
 
+def _settled_tree_size(base: str) -> int:
+    """The tree size once the load generator's last requests have landed on the ledger."""
+    size = _tree_size(base)
+    while True:
+        time.sleep(0.5)
+        later = _tree_size(base)
+        if later == size:
+            return size
+        size = later
+
+
 def check_two_writers(server: Server, bearer: str, world: World, count: int) -> str:
     """A burst of concurrent requests: every answer has its own index, none lost or repeated."""
-    before = _tree_size(server.base)
+    before = _settled_tree_size(server.base)
 
     async def burst() -> list[int]:
         limits = httpx.Limits(max_connections=32)
