@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from trusthub.identity.oidc.clients import digest
 from trusthub.identity.oidc.provider import PENDING_TTL, SESSION_TTL
 from trusthub.identity.oidc.sessions import new_secret
-from trusthub.identity.oidc.store import as_utc
+from trusthub.identity.oidc.store import AuthlibCode, as_utc
 from trusthub.identity.oidc.vtr import Vector, parse_vector
 from trusthub.idp.models import (
     IdpAccessToken,
@@ -161,8 +161,8 @@ def remember_assertion(
 
 
 @dataclass(frozen=True)
-class IssuedCode:
-    """An authorization code as Authlib's grant and OpenID extension read it."""
+class IssuedCode(AuthlibCode):
+    """An authorization code of a provider: its holder is the provider's account."""
 
     id: int
     client_id: str
@@ -174,24 +174,6 @@ class IssuedCode:
     code_challenge_method: str
     vot: str
     auth_time: datetime
-
-    def get_redirect_uri(self) -> str:
-        return self.redirect_uri
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_nonce(self) -> str:
-        return self.nonce
-
-    def get_auth_time(self) -> int:
-        return int(self.auth_time.timestamp())
-
-    def get_acr(self) -> None:
-        return None
-
-    def get_amr(self) -> None:
-        return None
 
 
 def consume_code(db: Session, idp: str, code: str, client_id: str) -> IssuedCode | None:

@@ -87,19 +87,12 @@ def relax_commit_durability(session: Session) -> None:
         session.info[_RELAXED] = True
 
 
-@dataclass(frozen=True)
-class IssuedCode:
-    """An authorization code as Authlib's grant and OpenID extension read it."""
+class AuthlibCode:
+    """The reads Authlib's code grant and OpenID extension make of a spent code, written once."""
 
-    id: int
-    client_id: str
-    citizen_id: int
     redirect_uri: str
     scope: str
     nonce: str
-    code_challenge: str
-    code_challenge_method: str
-    vot: str
     auth_time: datetime
 
     def get_redirect_uri(self) -> str:
@@ -119,6 +112,22 @@ class IssuedCode:
 
     def get_amr(self) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class IssuedCode(AuthlibCode):
+    """An authorization code of the hub: its holder is a citizen."""
+
+    id: int
+    client_id: str
+    citizen_id: int
+    redirect_uri: str
+    scope: str
+    nonce: str
+    code_challenge: str
+    code_challenge_method: str
+    vot: str
+    auth_time: datetime
 
 
 def consume_code(session: Session, code: str, client_id: str) -> IssuedCode | None:
