@@ -142,12 +142,28 @@ def append_batch(
 class _Waiters:
     """The async recorders of one batch on one event loop: one wake-up call and one timer."""
 
-    __slots__ = ("deadlines", "futures", "timer")
+    __slots__ = ("deadlines", "futures", "positions", "timer")
 
     def __init__(self) -> None:
-        self.futures: list[asyncio.Future[None]] = []
+        self.futures: list[asyncio.Future[Receipt]] = []
+        self.positions: list[int] = []
         self.deadlines: list[float] = []
         self.timer: asyncio.TimerHandle | None = None
+
+
+class _Stage:
+    """Entries queued on one event loop since its last turn, handed to the writer together.
+
+    One lock round per loop turn instead of one per recorder: with thousands of recorders the
+    lock's hand-offs to and from the writer thread cost more than the recording itself.
+    """
+
+    __slots__ = ("deadlines", "futures", "items")
+
+    def __init__(self) -> None:
+        self.items: list[PreparedEntry] = []
+        self.futures: list[asyncio.Future[Receipt]] = []
+        self.deadlines: list[float] = []
 
 
 class _Batch:
@@ -162,17 +178,29 @@ class _Batch:
         self.waiters: dict[asyncio.AbstractEventLoop, _Waiters] = {}
 
 
+HAND_OVER_AT = 128
+"""A loop's queued entries go to the writer at the end of its turn or when this many wait, so
+that the writer starts on a batch while the loop is still waking the last batch's recorders."""
+
 _NOT_CONFIRMED = "the entry was not confirmed in time; its fate is unknown"
 
 
-def _settle(waiters: _Waiters) -> None:
+def _settle(batch: _Batch, waiters: _Waiters) -> None:
     """Runs on the recorders' loop once the batch is decided: wakes each of them, once."""
     if waiters.timer is not None:
         waiters.timer.cancel()
         waiters.timer = None
-    for future in waiters.futures:
-        if not future.done():  # a cancelled or timed-out recorder has gone already
-            future.set_result(None)
+    error, first, size, items = batch.error, batch.first, batch.tree_size, batch.items
+    for future, position in zip(waiters.futures, waiters.positions, strict=True):
+        if future.done():  # a cancelled or timed-out recorder has gone already
+            continue
+        if error is not None:
+            failed = LedgerUnavailable("the ledger could not commit the entry")
+            failed.__cause__ = error
+            future.set_exception(failed)
+        else:
+            item = items[position]
+            future.set_result(Receipt(first + position, item.leaf_hash, item.entry.id, size))
 
 
 def _expire(loop: asyncio.AbstractEventLoop, waiters: _Waiters) -> None:
@@ -217,6 +245,7 @@ class GroupCommitWriter:
         self._space = threading.Condition(self._lock)
         self._pending = threading.Event()
         self._open = _Batch()
+        self._stages: dict[asyncio.AbstractEventLoop, _Stage] = {}
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._connection: Connection | None = None
@@ -268,16 +297,21 @@ class GroupCommitWriter:
             return self._enqueue(prepared)
 
     def _enqueue(self, prepared: PreparedEntry) -> tuple[_Batch, int]:
+        return self._enqueue_many([prepared])
+
+    def _enqueue_many(self, prepared: Sequence[PreparedEntry]) -> tuple[_Batch, int]:
+        """Add entries to the open batch (lock held); returns it and the first one's position."""
         if self._stopping or self._thread is None:
             raise LedgerUnavailable("the ledger writer is not running")
         while len(self._open.items) >= self.max_pending:
             if not self._space.wait(timeout=30.0):
                 raise LedgerUnavailable("the ledger writer is not keeping up")
         batch = self._open
-        batch.items.append(prepared)
-        if len(batch.items) == 1:
+        start = len(batch.items)
+        batch.items.extend(prepared)
+        if start == 0:
             self._pending.set()
-        return batch, len(batch.items) - 1
+        return batch, start
 
     def append(self, prepared: PreparedEntry, timeout: float | None = None) -> Receipt:
         """Queue one entry and block until its batch is committed."""
@@ -299,27 +333,45 @@ class GroupCommitWriter:
     async def append_async(self, prepared: PreparedEntry, timeout: float | None = None) -> Receipt:
         """Queue one entry and wait without blocking the event loop.
 
-        Each recorder awaits a future of its own (so cancelling one cancels no other); the
-        writer wakes all of a batch's recorders on a loop with one thread-safe call, and one
-        timer per batch and loop enforces the timeouts.
+        Each recorder awaits a future of its own (so cancelling one cancels no other). The
+        entries queued in one turn of the loop reach the writer together at the end of that turn
+        (``_hand_over``); the writer wakes all of a batch's recorders on a loop with one
+        thread-safe call, and one timer per batch and loop enforces the timeouts.
         """
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        with self._lock:
-            batch, position = self._enqueue(prepared)
-            waiters = batch.waiters.get(loop)
-            if waiters is None:
-                waiters = batch.waiters[loop] = _Waiters()
-            waiters.futures.append(future)
-            if timeout is not None:
-                deadline = loop.time() + timeout
-                waiters.deadlines.append(deadline)
-                if waiters.timer is None:
-                    waiters.timer = loop.call_at(deadline, _expire, loop, waiters)
-            else:
-                waiters.deadlines.append(float("inf"))
-        await future
-        return self._receipt(batch, position)
+        future: asyncio.Future[Receipt] = loop.create_future()
+        stage = self._stages.get(loop)
+        if stage is None:
+            stage = self._stages[loop] = _Stage()
+            loop.call_soon(self._hand_over, loop)
+        stage.items.append(prepared)
+        stage.futures.append(future)
+        stage.deadlines.append(float("inf") if timeout is None else loop.time() + timeout)
+        if len(stage.items) >= HAND_OVER_AT:
+            self._hand_over(loop)
+        return await future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Give the writer one loop turn's entries under one lock; fail them all if it is down."""
+        stage = self._stages.pop(loop, None)
+        if stage is None:
+            return  # handed over already, when it filled up
+        try:
+            with self._lock:
+                batch, start = self._enqueue_many(stage.items)
+                waiters = batch.waiters.get(loop)
+                if waiters is None:
+                    waiters = batch.waiters[loop] = _Waiters()
+                waiters.futures.extend(stage.futures)
+                waiters.positions.extend(range(start, start + len(stage.items)))
+                waiters.deadlines.extend(stage.deadlines)
+                soonest = min(stage.deadlines)
+                if waiters.timer is None and soonest != float("inf"):
+                    waiters.timer = loop.call_at(soonest, _expire, loop, waiters)
+        except LedgerUnavailable as refused:
+            for future in stage.futures:
+                if not future.done():
+                    future.set_exception(LedgerUnavailable(*refused.args))
 
     @staticmethod
     def _receipt(batch: _Batch, position: int) -> Receipt:
@@ -373,4 +425,4 @@ class GroupCommitWriter:
             for loop, waiters in batch.waiters.items():
                 # RuntimeError: that event loop has closed; nobody is waiting there any more.
                 with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(_settle, waiters)
+                    loop.call_soon_threadsafe(_settle, batch, waiters)
