@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import signal
 
@@ -13,6 +14,7 @@ from ledger_support import ORIGIN, decision, make_key, make_signer
 from trusthub.ledger.commitments import CommitmentKey
 from trusthub.ledger.note import Signer
 from trusthub.ledger.prepare import BulkDecision, CitizenOutcome, prepare
+from trusthub.ledger.turns import lock_path
 from trusthub.ledger.verify import verify
 from trusthub.ledger.writer import GroupCommitWriter, LedgerUnavailable
 
@@ -114,3 +116,37 @@ def test_an_acknowledged_entry_is_committed_by_the_time_the_writer_process_answe
     finally:
         writer.stop()
     _check(database_url, signer, 5)
+
+
+def test_on_sqlite_a_writer_waits_for_the_writers_turn_held_by_another_process(
+    database_url: str, engine: Engine
+) -> None:
+    """Whoever holds the turn file's lock commits alone; the waiting writer goes on after it."""
+    path = lock_path(engine)
+    if engine.dialect.name != "sqlite":
+        assert path is None  # PostgreSQL queues writers on the head row by itself
+        return
+    assert path is not None
+    signer, key = make_signer(), make_key()
+    writer = GroupCommitWriter(engine, signer, ORIGIN)
+    writer.start()
+    holder = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)  # another process's writer, mid-commit
+
+        async def blocked() -> BaseException | None:
+            try:
+                await writer.append_async(prepare(decision(1), key), timeout=0.5)
+            except LedgerUnavailable as refused:
+                return refused
+            return None
+
+        assert isinstance(asyncio.run(blocked()), LedgerUnavailable)
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        indices = _record(writer, key, range(2, 5))
+    finally:
+        os.close(holder)
+        writer.stop()
+    # The timed-out entry's fate was unknown to its recorder; it committed once the turn came.
+    assert sorted(indices) == [1, 2, 3]
+    _check(database_url, signer, 4)

@@ -23,6 +23,7 @@ from trusthub.ledger import merkle, store, tiles
 from trusthub.ledger.models import MAIN_TREE
 from trusthub.ledger.note import Checkpoint, Signer, sign_checkpoint
 from trusthub.ledger.prepare import PreparedEntry, PreparedRecords
+from trusthub.ledger.turns import WritersTurn
 from trusthub.ledger.writer_process import WriterProcess
 
 log = structlog.get_logger("trusthub.ledger")
@@ -250,6 +251,7 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._connection: Connection | None = None
         self._edge: Edge | None = None
+        self._turn = WritersTurn(engine)
         self.batches = 0
 
     def start(self) -> None:
@@ -291,6 +293,7 @@ class GroupCommitWriter:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        self._turn.close()
 
     def submit(self, prepared: PreparedEntry) -> tuple[_Batch, int]:
         with self._lock:
@@ -404,7 +407,7 @@ class GroupCommitWriter:
             if self._connection is None:
                 self._connection = self.engine.connect()
             connection = self._connection
-            with connection.begin():
+            with self._turn.held(), connection.begin():
                 first, edge = append_batch(
                     connection, batch.items, self.signer, self.origin, self._edge
                 )

@@ -6,7 +6,8 @@ child process that appends it, signs the checkpoint and commits. The child repli
 the commit, so an acknowledged entry is still durable and signed; if the child dies mid-batch,
 the database rolls the transaction back and the batch's recorders get ``LedgerUnavailable``.
 Several processes (uvicorn workers, each with its own child) may append to one database: every
-batch takes the head row's lock first (``store.lock_head``).
+batch takes the head row's lock first (``store.lock_head``), after the writers' turn on SQLite
+(``turns``).
 """
 
 from __future__ import annotations
@@ -68,12 +69,14 @@ def decode_items(data: bytes) -> list[WireEntry]:
 def _serve(pipe: Pipe, url: str, name: str, seed: bytes, origin: str) -> None:
     """The child's loop: one batch in, one commit, one reply; exits when the parent goes away."""
     from trusthub.db import make_engine
+    from trusthub.ledger.turns import WritersTurn
     from trusthub.ledger.writer import Edge, append_batch
 
     # Ctrl-C reaches the whole process group: let the parent decide, and finish any commit.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     engine: Engine = make_engine(url)
+    turn = WritersTurn(engine)
     signer = Signer(name, Ed25519PrivateKey.from_private_bytes(seed))
     del seed
     connection: Connection | None = None
@@ -88,7 +91,7 @@ def _serve(pipe: Pipe, url: str, name: str, seed: bytes, origin: str) -> None:
         try:
             if connection is None:
                 connection = engine.connect()
-            with connection.begin():
+            with turn.held(), connection.begin():
                 first, edge = append_batch(connection, items, signer, origin, edge)
             reply: tuple[int, int, str] = (first, edge.size, "")
         except Exception as error:
@@ -103,6 +106,7 @@ def _serve(pipe: Pipe, url: str, name: str, seed: bytes, origin: str) -> None:
             pipe.send_bytes(marshal.dumps(reply))
         except (BrokenPipeError, OSError):
             break
+    turn.close()
     engine.dispose()
 
 
