@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -269,3 +271,18 @@ def test_tiles_grown_in_batches_hold_the_same_nodes(batches: list[int]) -> None:
             assert lookup(level, index) == reference(level, index)
     for rows in stored.values():
         assert tiles.decode_tile(tiles.encode_tile(rows), len(rows[0])) == rows
+
+
+@given(st.lists(st.binary().map(lambda b: b.replace(b"\n", b"")), max_size=300))
+def test_a_bundle_gives_back_each_entry_behind_the_leaf_prefix(entries: list[bytes]) -> None:
+    """The verify path's one-split decoding agrees with the plain one for any entries."""
+    data = tiles.encode_bundle(entries)
+    assert tiles.bundle_leaf_inputs(data) == [merkle.LEAF_PREFIX + e for e in entries]
+    assert [merkle.leaf_hash(e) for e in tiles.decode_bundle(data)] == [
+        hashlib.sha256(x).digest() for x in tiles.bundle_leaf_inputs(data)
+    ]
+
+
+def test_a_bundle_cut_short_of_its_last_newline_is_refused() -> None:
+    with pytest.raises(tiles.LayoutError):
+        tiles.bundle_leaf_inputs(b'{"a":1}\n{"b":2}')

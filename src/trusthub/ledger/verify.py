@@ -117,7 +117,8 @@ def _compare_tiles(
 def _entries(
     tree: int, bundles: dict[int, bytes], first_bundle: int, count: int, limit: int | None
 ) -> tuple[list[bytes], list[Finding], list[int]]:
-    """The chunk's leaves in order, up to the first missing or short bundle.
+    """The chunk's leaf inputs (entries behind the leaf prefix) in order, up to the first missing
+    or short bundle.
 
     Also the offsets (into the leaves) of the bundles that may hold a bulk entry: one search per
     bundle rather than one per leaf.
@@ -132,7 +133,7 @@ def _entries(
                 return leaves, [Finding(index, f"tree {tree}: bundle {k} is missing", True)], bulk
             break
         try:
-            part = tiles.decode_bundle(data)
+            part = tiles.bundle_leaf_inputs(data)
         except tiles.LayoutError:
             where = k * tiles.BUNDLE_SIZE
             return leaves, [Finding(where, f"tree {tree}: bundle {k} is malformed", True)], bulk
@@ -159,14 +160,13 @@ def rebuild(
     base = chunk * CHUNK
     first_bundle = base // tiles.BUNDLE_SIZE
     per_chunk = CHUNK // tiles.BUNDLE_SIZE
+    marker = "%s" if connection.dialect.paramstyle in ("format", "pyformat") else "?"
     bundles = {
         int(idx): bytes(data)
-        for idx, data in connection.execute(
-            select(LedgerBundle.idx, LedgerBundle.data).where(
-                LedgerBundle.tree == tree,
-                LedgerBundle.idx >= first_bundle,
-                LedgerBundle.idx < first_bundle + per_chunk,
-            )
+        for idx, data in connection.exec_driver_sql(
+            "SELECT idx, data FROM ledger_bundles "  # noqa: S608 - placeholders only
+            f"WHERE tree = {marker} AND idx >= {marker} AND idx < {marker}",
+            (tree, first_bundle, first_bundle + per_chunk),
         )
     }
     columns = (LedgerTile.level, LedgerTile.idx, LedgerTile.width, LedgerTile.hashes)
@@ -184,9 +184,7 @@ def rebuild(
         for level, idx, width, data in connection.execute(union_all(bottom, above))
     }
     leaves, findings, bulk_bundles = _entries(tree, bundles, first_bundle, per_chunk, limit)
-    # Inlined RFC 9162 leaf hash: a function call per leaf would cost a fifth of the hashing.
-    prefix = merkle.LEAF_PREFIX
-    hashes = [sha256(prefix + leaf).digest() for leaf in leaves]
+    hashes = [sha256(leaf).digest() for leaf in leaves]  # RFC 9162: the prefix is in place
     built = tiles.extend({}, 0, hashes)
     lookup = tiles.lookup(built)
     prefixes = {
@@ -206,7 +204,7 @@ def rebuild(
                 if BULK_MARK not in leaf:
                     continue
                 try:
-                    records = decode_entry(leaf).records
+                    records = decode_entry(leaf[1:]).records
                 except EntryError:
                     findings.append(Finding(base + offset, "entry is not canonical", True))
                     continue
@@ -223,7 +221,18 @@ def _worker_chunk(url: str, chunk: int, prefix_sizes: list[int], limit: int) -> 
     if _ENGINE is None:
         _ENGINE = make_engine(url)
     with _ENGINE.connect() as connection:
+        _map_the_file(connection)
         return rebuild(connection, MAIN_TREE, chunk, prefix_sizes, limit)
+
+
+MMAP_SIZE = 1 << 40
+"""SQLite reads a bundle's overflow pages from a memory map three times as fast as through
+read(): verify maps the whole file (address space only; the page cache holds the data)."""
+
+
+def _map_the_file(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA mmap_size={MMAP_SIZE}")
 
 
 def check_subtree(connection: Connection, index: int, count: int, root: str) -> list[Finding]:
@@ -303,6 +312,7 @@ def verify(
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
+            _map_the_file(connection)
             return _verify(url, connection, origin, verifiers, workers, progress)
     finally:
         engine.dispose()
