@@ -10,13 +10,17 @@ Goals (issue "A ledger anyone can verify"):
 
 Recorders are asyncio tasks awaiting ``append_async`` (how an async FastAPI handler records) and,
 separately, OS threads blocking on ``append``; each is measured with the batches committed by the
-writer thread itself and by a writer process (``TRUSTHUB_LEDGER_WRITER_PROCESS``). Entries are
-prepared (committed to, encoded, hashed) before the clock starts; the cost of ``prepare`` per
-entry is printed on its own line. The baseline in the same run commits every entry in its own
+writer thread itself and by a writer process (``TRUSTHUB_LEDGER_WRITER_PROCESS``). Async recorders
+are also spread over several processes (``--recorder-processes``), each with its own writer, as
+the workers of one server share one ledger database. Entries are prepared (committed to, encoded,
+hashed) before the clock starts, and the prepared entries are then frozen out of the garbage
+collector's way, as a server freezes what it builds at start; the cost of ``prepare`` per entry
+is printed on its own line. The baseline in the same run commits every entry in its own
 transaction. Proofs also report their CPU time, which a loaded machine's preemption leaves out.
 
     .venv/bin/python benchmarks/bench_ledger.py [--entries 300000] [--leaves 10000000]
-        [--writer thread|process|both] [--postgres-url URL] [--workdir DIR]
+        [--tasks 2000,6000] [--recorder-processes 1,2] [--writer thread|process|both]
+        [--postgres-url URL] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, text
@@ -154,6 +160,43 @@ def bench_tasks(
     return len(items) / elapsed, latencies, writer.batches
 
 
+def _recorder_process(
+    url: str, seed: bytes, count: int, tasks: int, barrier: Any, results: Any
+) -> None:
+    """One of several server-like processes: its own writer, its own async recorders."""
+    signer = Signer(ORIGIN, Ed25519PrivateKey.from_private_bytes(seed))
+    items = repeated_entries(CommitmentKey(seed), count)
+    engine = make_engine(url)
+    gc.collect()
+    gc.freeze()
+    barrier.wait()
+    started = time.perf_counter()
+    _, latencies, batches = bench_tasks(engine, signer, items, tasks, False)
+    results.put((started, time.perf_counter(), count, batches, latencies))
+    engine.dispose()
+
+
+def bench_processes(
+    url: str, seed: bytes, entries: int, tasks: int, processes: int
+) -> tuple[float, list[float], int]:
+    """Async recorders spread over processes; the rate is all entries over the wall time."""
+    context = get_context("spawn")
+    barrier, results = context.Barrier(processes), context.Queue()
+    share = entries // processes
+    pool = [
+        context.Process(target=_recorder_process, args=(url, seed, share, tasks, barrier, results))
+        for _ in range(processes)
+    ]
+    for process in pool:
+        process.start()
+    outcomes = [results.get(timeout=3600) for _ in pool]
+    for process in pool:
+        process.join()
+    elapsed = max(o[1] for o in outcomes) - min(o[0] for o in outcomes)
+    latencies = [latency for o in outcomes for latency in o[4]]
+    return share * processes / elapsed, latencies, sum(o[3] for o in outcomes)
+
+
 def bench_threads(
     engine: Engine, signer: Signer, items: list[PreparedEntry], threads: int, process: bool
 ) -> tuple[float, list[float], int]:
@@ -197,25 +240,47 @@ def bench_one_per_transaction(engine: Engine, signer: Signer, items: list[Prepar
     return len(items) / (time.perf_counter() - started)
 
 
-def appends(url: str, label: str, goal: float, args: argparse.Namespace, rows: list[Row]) -> None:
-    signer = Signer(ORIGIN, Ed25519PrivateKey.generate())
-    key = CommitmentKey(os.urandom(32))
-    distinct = sample_entries(key, min(args.entries, 20_000))
-    items = [distinct[i % len(distinct)] for i in range(args.entries)]
+def repeated_entries(key: CommitmentKey, count: int) -> list[PreparedEntry]:
+    distinct = sample_entries(key, min(count, 20_000))
+    return [distinct[i % len(distinct)] for i in range(count)]
 
+
+def appends(url: str, label: str, goal: float, args: argparse.Namespace, rows: list[Row]) -> None:
+    seed = os.urandom(32)
+    signer = Signer(ORIGIN, Ed25519PrivateKey.from_private_bytes(seed))
+    items = repeated_entries(CommitmentKey(seed), args.entries)
+    gc.collect()
+    gc.freeze()
+
+    for tasks in args.tasks:
+        for processes in args.recorder_processes:
+            if processes == 1:
+                continue
+            fresh(url).dispose()
+            rate, latencies, batches = bench_processes(url, seed, args.entries, tasks, processes)
+            rows.append(
+                Row(
+                    f"{label}: appends, {processes} processes x {tasks:,} asyncio recorders, "
+                    "a writer thread in each",
+                    figure(rate, latencies, len(latencies) / batches),
+                    f">= {goal:,.0f}/s",
+                    verdict(rate, goal),
+                )
+            )
     for process in (False, True) if args.writer == "both" else (args.writer == "process",):
         how = "writer process" if process else "writer thread"
-        engine = fresh(url)
-        rate, latencies, batches = bench_tasks(engine, signer, items, args.tasks, process)
-        rows.append(
-            Row(
-                f"{label}: appends, {args.tasks:,} asyncio recorders, group commit, {how}",
-                figure(rate, latencies, len(items) / batches),
-                f">= {goal:,.0f}/s",
-                verdict(rate, goal),
+        for tasks in args.tasks if 1 in args.recorder_processes else []:
+            engine = fresh(url)
+            rate, latencies, batches = bench_tasks(engine, signer, items, tasks, process)
+            rows.append(
+                Row(
+                    f"{label}: appends, {tasks:,} asyncio recorders, group commit, {how}",
+                    figure(rate, latencies, len(items) / batches),
+                    f">= {goal:,.0f}/s",
+                    verdict(rate, goal),
+                )
             )
-        )
-        engine.dispose()
+            engine.dispose()
         engine = fresh(url)
         thread_items = items[: min(args.entries // 3, 30_000)]
         rate, latencies, batches = bench_threads(
@@ -355,12 +420,24 @@ def proofs_and_verify(url: str, label: str, args: argparse.Namespace, rows: list
     )
 
 
+def _counts(text: str) -> list[int]:
+    return [int(part) for part in text.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--entries", type=int, default=300_000, help="appends per recorder style")
-    parser.add_argument("--tasks", type=int, default=2_000, help="concurrent asyncio recorders")
+    parser.add_argument(
+        "--tasks", type=_counts, default=[2_000, 6_000], help="concurrent asyncio recorders, a list"
+    )
+    parser.add_argument(
+        "--recorder-processes",
+        type=_counts,
+        default=[1, 2],
+        help="processes the asyncio recorders are spread over (as a server's workers), a list",
+    )
     parser.add_argument("--threads", type=int, default=64, help="concurrent thread recorders")
     parser.add_argument("--baseline", type=int, default=2_000, help="appends, one per transaction")
     parser.add_argument("--leaves", type=int, default=10_000_000, help="size of the proof log")
