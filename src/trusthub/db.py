@@ -35,20 +35,29 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+POOL_SIZE = 20
+"""Connections an engine keeps open: enough for the requests a worker serves at once (16 to 40
+threads), so that a busy server reuses connections instead of opening and closing overflow ones
+(a new SQLite connection runs its pragmas; a new PostgreSQL one starts a backend process)."""
+MAX_OVERFLOW = 20
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Build an engine; for SQLite, create the file's folder and switch on WAL and foreign keys."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    kwargs: dict[str, Any] = {"echo": echo, "pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False}
+        if parsed.database in (None, "", ":memory:"):
+            del kwargs["pool_size"], kwargs["max_overflow"]  # one shared connection (StaticPool)
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _tune_sqlite)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+    kwargs.update(pool_pre_ping=True)
     return create_engine(parsed, **kwargs)
 
 
