@@ -92,7 +92,7 @@ def test_bulk_records_are_byte_identical_to_the_canonical_encoding(
     prepared = prepare(BulkDecision(citizens, "org", "client", "research", Outcome.PERMIT), key)
     assert prepared.records is not None
     expected = sorted((key.commit(prepared.entry.id, c.citizen_id)[0], c) for c in citizens)
-    for data, (commitment, citizen) in zip(prepared.records.inputs, expected, strict=True):
+    for data, (commitment, citizen) in zip(prepared.records.record_inputs(), expected, strict=True):
         record = CitizenRecord(commitment, citizen.outcome, tuple(citizen.reasons))
         assert data == encode_record(record)
         assert decode_record(data) == record

@@ -1,17 +1,20 @@
 """A bulk entry's records computed a column at a time (and across processes) are byte for byte
-those of one citizen at a time: commitments, tags, record inputs, tiles, root and entry."""
+those of one citizen at a time: commitments, record inputs, tiles, root, index and entry."""
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from typing import Any
 
+import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger_support import decision, make_key
-from trusthub.ledger import bulk_records
-from trusthub.ledger.commitments import CitizenId, CommitmentKey
+from ledger_support import decision, make_key, rfc_mth
+from trusthub.ledger import bulk_form, bulk_records, tiles
+from trusthub.ledger.commitments import CitizenId, CommitmentKey, citizen_bytes
 from trusthub.ledger.entry import CitizenRecord, EntryError, Outcome, encode_entry, encode_record
 from trusthub.ledger.merkle import leaf_hash
 from trusthub.ledger.prepare import (
@@ -19,7 +22,6 @@ from trusthub.ledger.prepare import (
     CitizenColumns,
     CitizenOutcome,
     PreparedEntry,
-    build_subtree,
     prepare,
 )
 from trusthub.ledger.service import record_timeout
@@ -70,14 +72,25 @@ def _one_at_a_time(
         for part in citizens
     )
     inputs = [record for _, _, record in parts]
-    expected = build_subtree(inputs)
-    assert prepared.records is not None
-    assert prepared.records.inputs == inputs
-    assert prepared.records.tiles == expected.tiles
-    assert prepared.records.root == expected.root
-    assert prepared.citizen_tags == tuple((tag, i) for i, (_, tag, _) in enumerate(parts))
+    records = prepared.records
+    assert records is not None
+    assert records.record_inputs() == inputs
+    assert records.count == len(citizens)
+    assert records.root == rfc_mth(inputs)
+    # Tiles from tile level 1 up (the lowest eight levels are rehashed from a row when needed).
+    every = tiles.extend({}, 0, [leaf_hash(data) for data in inputs])
+    expected = {k: (len(r[0]), tiles.encode_tile(r)) for k, r in every.items() if k[0] >= 1}
+    assert records.tiles == expected
+    # Each citizen is found by their tag in the private index, at their record's position.
+    index = dict(records.index)
+    assert len(index) == len(records.index)
+    for position, (_, tag, _) in enumerate(parts):
+        bucket, key_bytes = bulk_form.bucket_and_key(tag)
+        assert position in bulk_form.find_positions(index[bucket], key_bytes)
+    assert sum(len(row) for row in index.values()) == bulk_form.PAIR_SIZE * len(citizens)
+    assert prepared.citizen_tags == ()
     assert prepared.entry.records is not None
-    assert prepared.entry.records.root == expected.root.hex()
+    assert prepared.entry.records.root == records.root.hex()
     assert prepared.entry.records.count == len(citizens)
     assert prepared.leaf_input == encode_entry(prepared.entry)
     assert prepared.leaf_hash == leaf_hash(prepared.leaf_input)
@@ -96,26 +109,55 @@ def test_a_column_at_a_time_gives_the_bytes_of_one_citizen_at_a_time(
     entry_id=st.text("0123456789abcdef", min_size=32, max_size=32),
 )
 @settings(max_examples=200, deadline=None)
-def test_commit_many_is_commit_and_lookup_tag_for_each(
+def test_commit_block_is_commit_and_lookup_tag_for_each(
     citizens: list[CitizenId], entry_id: str
 ) -> None:
-    commitments, tags = KEY.commit_many(entry_id, citizens)
-    assert commitments == [KEY.commit(entry_id, c)[0] for c in citizens]
-    assert tags == [KEY.lookup_tag(c) for c in citizens]
+    commitments, tags = KEY.commit_block(entry_id, [citizen_bytes(c) for c in citizens])
+    assert commitments == b"".join(bytes.fromhex(KEY.commit(entry_id, c)[0]) for c in citizens)
+    assert tags == b"".join(KEY.lookup_tag(c)[:8] for c in citizens)
 
 
-@given(citizens=bulk.filter(lambda parts: len(parts) >= 3))
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-def test_across_processes_the_bytes_are_the_same(citizens: list[CitizenOutcome]) -> None:
-    _one_at_a_time(prepare(_decision(citizens), KEY, workers=3), citizens, KEY)
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts of one row, so that a few hundred citizens already take several processes."""
+    monkeypatch.setattr(bulk_records, "PART", 256)
 
 
+def _many(count: int) -> list[CitizenOutcome]:
+    reasons = [(), ("citizen_opted_out",), ("consent_missing", "exemption:x")]
+    return [
+        CitizenOutcome(
+            c * 7919 % 100_003, Outcome.REFUSE if c % 3 else Outcome.PERMIT, reasons[c % 3]
+        )
+        for c in range(count)
+    ]
+
+
+@pytest.mark.usefixtures("small_parts")
+@pytest.mark.parametrize(("count", "workers"), [(700, 2), (1_300, 3)])
+def test_across_processes_the_bytes_are_the_same(
+    count: int, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+
+    class Counted(ProcessPoolExecutor):
+        def __init__(self, processes: int, **options: Any) -> None:
+            started.append(processes)
+            super().__init__(processes, **options)
+
+    monkeypatch.setattr(bulk_records, "ProcessPoolExecutor", Counted)
+    citizens = _many(count)
+    _one_at_a_time(prepare(_decision(citizens), KEY, workers=workers), citizens, KEY)
+    assert started == [workers]
+
+
+@pytest.mark.usefixtures("small_parts")
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("twice", [(7, 7), (7, "7")])
 def test_a_citizen_twice_in_one_bulk_decision_is_refused(
     workers: int, twice: tuple[CitizenId, CitizenId]
 ) -> None:
-    citizens = [CitizenOutcome(c) for c in (1, twice[0], 2, 3, twice[1], 4)]
+    citizens = [CitizenOutcome(c) for c in (1, twice[0], *range(10, 600), twice[1], 4)]
     with pytest.raises(EntryError, match="twice"):
         prepare(_decision(citizens), KEY, workers=workers)
 
@@ -131,11 +173,12 @@ def test_a_bulk_entry_waits_in_proportion_to_its_records_and_a_single_one_does_n
     small = prepare(_decision([CitizenOutcome(c) for c in range(10)]), KEY)
     assert record_timeout(10.0, single) == 10.0
     assert small.records is not None
-    huge = replace(small, records=replace(small.records, inputs=[b""] * 10_000_000))
+    huge = replace(small, records=replace(small.records, count=10_000_000))
     assert 10.0 < record_timeout(10.0, small) < 11.0
     assert record_timeout(10.0, huge) >= 600.0
 
 
+@pytest.mark.usefixtures("small_parts")
 def test_without_processes_to_be_had_the_records_are_made_here_alike(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -143,7 +186,7 @@ def test_without_processes_to_be_had_the_records_are_made_here_alike(
         raise OSError("no processes left")
 
     monkeypatch.setattr(bulk_records, "ProcessPoolExecutor", no_processes)
-    citizens = [CitizenOutcome(c) for c in range(1, 40)]
+    citizens = _many(600)
     _one_at_a_time(prepare(_decision(citizens), KEY, workers=2), citizens, KEY)
 
 
@@ -164,3 +207,74 @@ def test_columns_whose_outcomes_do_not_match_are_refused(shapes: list[int]) -> N
     columns = CitizenColumns([1, 2], shapes, [(Outcome.PERMIT, ())])
     with pytest.raises(EntryError, match="outcomes"):
         prepare(_decision(columns), KEY)
+
+
+@given(citizens=bulk)
+@settings(max_examples=50, deadline=None)
+def test_citizens_given_as_a_block_of_lines_give_the_same_bytes(
+    citizens: list[CitizenOutcome],
+) -> None:
+    shapes = list(dict.fromkeys((part.outcome, tuple(part.reasons)) for part in citizens))
+    columns = CitizenColumns(
+        b"".join(citizen_bytes(part.citizen_id) + b"\n" for part in citizens),
+        np.array([shapes.index((part.outcome, tuple(part.reasons))) for part in citizens]),
+        shapes,
+    )
+    _one_at_a_time(prepare(_decision(columns), KEY, workers=1), citizens, KEY)
+
+
+@pytest.mark.parametrize(
+    "block", [b"1\n\n2\n", b"\n1\n", b"1\n2", b"1\n\xff\n"], ids=["empty", "first", "end", "utf8"]
+)
+def test_a_block_that_is_not_one_id_a_line_is_refused(block: bytes) -> None:
+    columns = CitizenColumns(block, [0, 0], [(Outcome.PERMIT, ())])
+    with pytest.raises(ValueError, match=r"single line|UTF-8"):
+        prepare(_decision(columns), KEY)
+
+
+def test_a_block_with_more_or_fewer_ids_than_outcomes_is_refused() -> None:
+    for shapes in ([0], [0, 0, 0]):
+        columns = CitizenColumns(b"1\n2\n", shapes, [(Outcome.PERMIT, ())])
+        with pytest.raises(EntryError, match="outcomes"):
+            prepare(_decision(columns), KEY)
+
+
+def _forced_ties(draw: st.DrawFn) -> list[bytes]:
+    prefixes = draw(st.lists(st.binary(min_size=8, max_size=8), min_size=1, max_size=4))
+    return draw(
+        st.lists(
+            st.tuples(st.sampled_from(prefixes), st.binary(min_size=24, max_size=24)).map(
+                lambda parts: parts[0] + parts[1]
+            ),
+            min_size=1,
+            max_size=40,
+            unique=True,
+        )
+    )
+
+
+@given(commitments=st.composite(_forced_ties)())
+@settings(max_examples=200, deadline=None)
+def test_commitments_that_start_alike_are_still_sorted_by_all_their_bytes(
+    commitments: list[bytes],
+) -> None:
+    order = bulk_records._commitment_order(b"".join(commitments), len(commitments))
+    assert [commitments[i] for i in order] == sorted(commitments)
+
+
+def test_two_equal_commitments_behind_a_shared_prefix_are_one_citizen_twice() -> None:
+    same = b"\x07" * 32
+    commitments = [b"\x07" * 8 + b"\x01" * 24, same, b"\x00" * 32, same]
+    with pytest.raises(EntryError, match="twice"):
+        bulk_records._commitment_order(b"".join(commitments), len(commitments))
+
+
+@pytest.mark.parametrize("count", [1, 255, 256, 257, 511, 512, 700])
+def test_rows_tiles_and_root_at_the_edges_of_a_row(count: int) -> None:
+    citizens = [
+        CitizenOutcome(c, Outcome.REFUSE if c % 7 else Outcome.PERMIT) for c in range(count)
+    ]
+    prepared = prepare(_decision(citizens), KEY, workers=1)
+    assert prepared.records is not None
+    assert len(prepared.records.rows) == -(-count // 256)
+    _one_at_a_time(prepared, citizens, KEY)

@@ -153,15 +153,15 @@ def test_bulk_entries_commit_to_sorted_per_citizen_records() -> None:
     key = make_key()
     prepared = prepare(bulk(range(1, 41), refused=[7]), key)
     assert prepared.records is not None and prepared.entry.records is not None
-    records = [decode_record(data) for data in prepared.records.inputs]
+    records = [decode_record(data) for data in prepared.records.record_inputs()]
     assert [r.citizen for r in records] == sorted(r.citizen for r in records)
     assert prepared.entry.records.count == 40
-    hashes = [merkle.leaf_hash(data) for data in prepared.records.inputs]
+    hashes = [merkle.leaf_hash(data) for data in prepared.records.record_inputs()]
     assert merkle.root_of_hashes(hashes).hex() == prepared.entry.records.root
     refused = [r for r in records if r.decision is Outcome.REFUSE]
     assert len(refused) == 1 and refused[0].reasons == ("national_data_opt_out",)
     assert opens(refused[0].citizen, key.blinding(prepared.entry.id, 7), 7)
-    assert b"citizen_id" not in b"".join(prepared.records.inputs)
+    assert b"citizen_id" not in b"".join(prepared.records.record_inputs())
     with pytest.raises(EntryError):
         prepare(bulk([1, 2, 1]), key)
 

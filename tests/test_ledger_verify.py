@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
+from ledger_bulk_support import BIG_INDEX, BulkLog, bulk_log, to_json_form
 from ledger_support import ORIGIN, fill, make_key, make_signer
 from trusthub.ledger import store, tiles
 from trusthub.ledger.cli import ledger_app
@@ -185,18 +186,164 @@ def test_a_forged_checkpoint_is_caught(
     assert any("checkpoint 500" in f.message for f in report.findings)
 
 
-def test_a_changed_bulk_record_is_caught(
-    database_url: str, engine: Engine, logged: tuple[Signer, list[PreparedEntry]]
+def _row(engine: Engine, tree: int, idx: int) -> bytes:
+    with engine.connect() as connection:
+        return store.read_bundles(connection, tree, [idx])[idx]
+
+
+def _put_row(engine: Engine, tree: int, idx: int, data: bytes) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE ledger_bundles SET data = :data WHERE tree = :tree AND idx = :idx"),
+            {"data": data, "tree": tree, "idx": idx},
+        )
+
+
+def _flip_outcome(data: bytes) -> bytes:
+    """Give the first record the other of the entry's two templates (permit, refuse)."""
+    return data[:1] + bytes([data[1] ^ 1]) + data[2:]
+
+
+def _change_commitment(data: bytes) -> bytes:
+    return data[:-1] + bytes([data[-1] ^ 0x01])
+
+
+def _swap_records(data: bytes) -> bytes:
+    """Swap the first two records: template numbers and commitments alike."""
+    count = (len(data) - 1) // 33
+    numbers, commitments = bytearray(data[1 : 1 + count]), data[1 + count :]
+    numbers[0], numbers[1] = numbers[1], numbers[0]
+    swapped = commitments[32:64] + commitments[:32] + commitments[64:]
+    return data[:1] + bytes(numbers) + swapped
+
+
+@pytest.mark.parametrize(
+    ("tamper", "says"),
+    [
+        (_flip_outcome, "records do not match root"),
+        (_change_commitment, "records do not match root"),
+        (_swap_records, "not in commitment order"),
+        (lambda data: data[:-1], "wrong mark or length"),
+        (lambda data: b"{" + data[1:], "wrong mark or length"),
+    ],
+)
+def test_a_changed_packed_bulk_record_names_its_entry(
+    database_url: str,
+    engine: Engine,
+    logged: tuple[Signer, list[PreparedEntry]],
+    tamper: Callable[[bytes], bytes],
+    says: str,
 ) -> None:
     signer, _ = logged
-    tree = 96 + 1  # the first bulk entry is at index 96
-    records = _bundle(engine, 0, tree)
-    # Records are ordered by commitment, so find a permitted one wherever it landed.
+    tree = 96 + 1  # the first bulk entry is at index 96: five records, one short row
+    _put_row(engine, tree, 0, tamper(_row(engine, tree, 0)))
+    report = _verify(database_url, signer)
+    assert report.first_bad_index == 96, report.findings
+    assert any(f.index == 96 and says in f.message for f in report.findings), report.findings
+
+
+@pytest.fixture
+def big(engine: Engine) -> tuple[Signer, BulkLog]:
+    signer = make_signer()
+    return signer, bulk_log(engine, signer, make_key())
+
+
+def _sql(engine: Engine, statement: str, **values: object) -> None:
+    with engine.begin() as connection:
+        connection.execute(text(statement), values)
+
+
+BIG_TREE = BIG_INDEX + 1
+TAMPERING: dict[str, tuple[str, dict[str, object], str]] = {
+    "a row deleted": (
+        "DELETE FROM ledger_bundles WHERE tree = :tree AND idx = 1",
+        {"tree": BIG_TREE},
+        "row 1 is missing",
+    ),
+    "the last row deleted": (
+        "DELETE FROM ledger_bundles WHERE tree = :tree AND idx = 2",
+        {"tree": BIG_TREE},
+        "512 records, not 700",
+    ),
+    "a row added": (
+        "INSERT INTO ledger_bundles (tree, idx, data) SELECT tree, 3, data FROM ledger_bundles "
+        "WHERE tree = :tree AND idx = 0",
+        {"tree": BIG_TREE},
+        "follows a short row",
+    ),
+    "an upper tile changed": (
+        "UPDATE ledger_tiles SET hashes = :hashes WHERE tree = :tree AND level = 1",
+        {"tree": BIG_TREE, "hashes": bytes(96)},
+        "tile (1, 0) disagrees",
+    ),
+    "a tile added": (
+        "INSERT INTO ledger_tiles (tree, level, idx, width, hashes) "
+        "VALUES (:tree, 0, 0, 1, :hashes)",
+        {"tree": BIG_TREE, "hashes": bytes(32 * 8)},
+        "stored tile (0, 0) has no records under it",
+    ),
+    "the count changed": (
+        "UPDATE ledger_bulk_entries SET count = 699 WHERE leaf_index = :index",
+        {"index": BIG_INDEX},
+        "stored count 699",
+    ),
+    "a template made a refusal": (
+        "UPDATE ledger_bulk_entries SET templates = :templates WHERE leaf_index = :index",
+        {
+            "index": BIG_INDEX,
+            "templates": b'[["{\\"citizen\\":\\"","\\",\\"decision\\":\\"refuse\\",'
+            b'\\"reasons\\":[],\\"v\\":1}"],["{\\"citizen\\":\\"",'
+            b'"\\",\\"decision\\":\\"refuse\\",\\"reasons\\":'
+            b'[\\"national_data_opt_out\\"],\\"v\\":1}"]]',
+        },
+        "records do not match root",
+    ),
+    "a template not canonical": (
+        "UPDATE ledger_bulk_entries SET templates = :templates WHERE leaf_index = :index",
+        {"index": BIG_INDEX, "templates": b'[["{\\"citizen\\": \\"", "\\"}"]]'},
+        "canonical",
+    ),
+    "the packed form forgotten": (
+        "DELETE FROM ledger_bulk_entries WHERE leaf_index = :index",
+        {"index": BIG_INDEX},
+        "bulk entry 3",
+    ),
+}
+
+
+def test_a_large_packed_bulk_entry_verifies(database_url: str, big: tuple[Signer, BulkLog]) -> None:
+    signer, _ = big
+    report = _verify(database_url, signer)
+    assert report.ok, report.findings
+    assert report.bulk_entries == 1
+
+
+@pytest.mark.parametrize("case", sorted(TAMPERING))
+def test_tampering_with_a_packed_bulk_entry_names_it(
+    database_url: str, engine: Engine, big: tuple[Signer, BulkLog], case: str
+) -> None:
+    signer, _ = big
+    statement, values, says = TAMPERING[case]
+    _sql(engine, statement, **values)
+    report = _verify(database_url, signer)
+    assert report.first_bad_index == BIG_INDEX, report.findings
+    assert any(says in f.message for f in report.findings), report.findings
+
+
+def test_a_bulk_entry_stored_before_packing_still_verifies_and_its_changes_are_caught(
+    database_url: str, engine: Engine
+) -> None:
+    signer, key = make_signer(), make_key()
+    log = bulk_log(engine, signer, key)
+    to_json_form(engine, BIG_INDEX, log.big, key, log.citizens)
+    assert _verify(database_url, signer).ok
+    records = _bundle(engine, 1, BIG_TREE)
     permitted = next(i for i, record in enumerate(records) if b'"permit"' in record)
     records[permitted] = records[permitted].replace(b'"permit"', b'"refuse"')
-    _put_bundle(engine, 0, records, tree)
+    _put_bundle(engine, 1, records, BIG_TREE)
     report = _verify(database_url, signer)
-    assert any(f.index == 96 and "bulk entry 96" in f.message for f in report.findings)
+    assert report.first_bad_index == BIG_INDEX
+    assert any(f.index == BIG_INDEX and "bulk entry 3" in f.message for f in report.findings)
 
 
 def test_the_cli_reports_success_and_the_first_bad_index(

@@ -20,7 +20,9 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
@@ -215,6 +217,19 @@ def _publish(temporary: Path, target: Path) -> None:
         os.close(directory)
 
 
+def _id_block(ids: pa.ChunkedArray) -> bytes:
+    """Citizen ids one per line, as the ledger takes many at once: joined in Arrow, not per id."""
+    if ids.null_count or not len(ids):
+        raise ValueError("every matched citizen has an id, and there is one at least")
+    text = ids.cast(pa.large_string())
+    empty, newline = pa.scalar("", pa.large_string()), pa.scalar("\n", pa.large_string())
+    lines = pc.binary_join_element_wise(text, empty, newline).combine_chunks()
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    first, last = offsets[lines.offset], offsets[lines.offset + len(lines)]
+    block: bytes = lines.buffers()[2].slice(int(first), int(last - first)).to_pybytes()
+    return block
+
+
 def _ledger_decision(
     run: _Run, agreement: AgreementFacts, recipient: str, client: str, fields: list[str]
 ) -> BulkDecision:
@@ -226,7 +241,7 @@ def _ledger_decision(
     ]
     table = _table(run.con, sql.ledger_citizen_shapes())
     citizens = CitizenColumns(
-        table.column("citizen_id").to_pylist(), table.column("shape").to_pylist(), outcomes
+        _id_block(table.column("citizen_id")), table.column("shape").to_numpy(), outcomes
     )
     permitted = any(outcome is Outcome.PERMIT for outcome, _ in outcomes)
     summary = [f"removed:{k}:{v}" for k, v in sorted(run.counts.items())]

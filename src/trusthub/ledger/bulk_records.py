@@ -1,136 +1,272 @@
-"""A bulk entry's per-citizen records, a column at a time, across processes when there are many.
+"""A bulk entry's per-citizen records as columns of bytes, across processes when there are many.
 
-For each citizen: the commitment and lookup tag (``CommitmentKey.commit_many``), the record's
-canonical bytes (a template per outcome with the commitment put in) and its leaf hash — in one
-pass over a chunk of citizens. A large entry is cut into one chunk per core; each chunk comes
-back sorted by commitment and the sorted runs are merged. The bytes are exactly those of one
-citizen at a time: a property test compares the two. The commitment key goes to our own child
-processes over their pipes only, as the writer process's signing key does.
+Two passes, each over parts of 65,536 citizens that one process per core takes in turn:
+commitments and lookup tags in the citizens' order (``CommitmentKey.commit_block``), then, after
+one sort of the commitments here, each part's record leaf hashes and the roots of its full rows
+of 256 (the sub-tree's level 8). Parts travel as bytes, never as an object per citizen; what is
+kept are the packed rows, the tiles from level 8 up, and the private index (``bulk_form``). The
+record inputs are exactly those of one citizen at a time: a property test compares the two. The
+commitment key goes to our own child processes over their pipes only, as the writer process's
+signing key does.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Sequence
-from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
-from hashlib import sha256
-from itertools import chain
 from multiprocessing import get_context
+from typing import Any, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 import structlog
 
-from trusthub.ledger.commitments import CitizenId, CommitmentKey
-from trusthub.ledger.merkle import LEAF_PREFIX
+from trusthub.ledger import bulk_form, merkle, tiles
+from trusthub.ledger.bulk_form import COMMITMENT_SIZE, Template
+from trusthub.ledger.commitments import CommitmentKey
+from trusthub.ledger.entry import EntryError
 
 log = structlog.get_logger("trusthub.ledger")
 
 PARALLEL_FROM = 200_000
 """Citizens from which a second process pays for its start (about a tenth of a second)."""
+PART = 1 << 16
+"""Citizens per piece of work: one level-1 tile's worth, so parts never share a row or tile."""
+ROW = 1 << bulk_form.BOTTOM_LEVELS
 
-Template = tuple[bytes, bytes]
-"""A record's canonical bytes before and after its commitment."""
+Shapes = npt.NDArray[np.int64]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
-class Records:
-    """Parallel columns, in commitment order: what the entry's sub-tree and index are built from."""
+class PreparedRecords:
+    """A bulk entry's sub-tree, ready to store: packed rows of records, the tiles from tile
+    level 1 up, the root, and the private index rows ``(bucket, data)``."""
 
-    commitments: list[str]
-    tags: list[bytes]
-    inputs: list[bytes]
-    hashes: list[bytes]
+    count: int
+    root: bytes
+    templates: bytes
+    rows: list[bytes]
+    tiles: dict[tiles.TileKey, tuple[int, bytes]]
+    index: list[tuple[int, bytes]]
 
+    def wire(self) -> tuple[Any, ...]:
+        """The fields in order, as ``marshal`` carries them to a writer process."""
+        return (self.count, self.root, self.templates, self.rows, self.tiles, self.index)
 
-def _chunk(
-    key: CommitmentKey,
-    entry_id: str,
-    citizen_ids: Sequence[CitizenId],
-    shapes: Sequence[int],
-    templates: Sequence[Template],
-) -> Records:
-    commitments, tags = key.commit_many(entry_id, citizen_ids)
-    new_leaf = sha256(LEAF_PREFIX).copy
-    inputs: list[bytes] = []
-    hashes: list[bytes] = []
-    for commitment, shape in zip(commitments, shapes, strict=True):
-        head, tail = templates[shape]
-        record = head + commitment.encode("ascii") + tail
-        leaf = new_leaf()
-        leaf.update(record)
-        inputs.append(record)
-        hashes.append(leaf.digest())
-    return _sorted(Records(commitments, tags, inputs, hashes))
+    def record_inputs(self) -> list[bytes]:
+        """Every record's canonical bytes, in tree order (for tests and small entries)."""
+        templates = bulk_form.decode_templates(self.templates)
+        inputs: list[bytes] = []
+        for row in self.rows:
+            numbers, commitments = bulk_form.unpack_row(row, len(templates))
+            inputs += bulk_form.record_inputs(templates, numbers, commitments)
+        return inputs
 
 
-def _sorted(records: Records) -> Records:
-    """By commitment; on runs that are each sorted already, Python's sort merges them."""
-    order = sorted(range(len(records.commitments)), key=records.commitments.__getitem__)
-    return Records(
-        [records.commitments[i] for i in order],
-        [records.tags[i] for i in order],
-        [records.inputs[i] for i in order],
-        [records.hashes[i] for i in order],
-    )
+def _commit_part(key: CommitmentKey, entry_id: str, ids: bytes) -> tuple[bytes, bytes]:
+    """Pass one: a part's commitments and index tags, in the citizens' order."""
+    return key.commit_block(entry_id, ids.split(b"\n")[:-1])
+
+
+def _hash_part(
+    templates: list[Template], width: int, numbers: bytes, commitments: bytes
+) -> tuple[bytes, bytes]:
+    """Pass two: a sorted part's row roots (level 8), and the leaf hashes of a last short row."""
+    values = list(numbers) if width == 1 else _unpack(numbers, width)
+    hashes = bulk_form.leaf_hashes(templates, values, commitments)
+    roots = bulk_form.bundle_roots(hashes)
+    return b"".join(roots), b"".join(hashes[len(roots) * ROW :])
+
+
+def _unpack(numbers: bytes, width: int) -> list[int]:
+    return np.frombuffer(numbers, dtype=f">u{width}").tolist()  # type: ignore[no-any-return]
 
 
 def build(
     key: CommitmentKey,
     entry_id: str,
-    citizen_ids: Sequence[CitizenId],
-    shapes: Sequence[int],
+    ids: bytes,
+    shapes: Shapes,
     templates: Sequence[Template],
     workers: int | None = None,
-) -> Records:
-    """Every citizen's record, sorted by commitment; ``shapes[i]`` indexes ``templates``.
-
-    ``workers`` defaults to one per core for a large entry, else this process alone."""
-    count = len(citizen_ids)
+) -> PreparedRecords:
+    """Every citizen's record in commitment order; ``ids`` holds one ``citizen_bytes`` per line
+    and ``shapes[i]`` is the i-th citizen's template. ``workers`` defaults to one process per
+    core for a large entry, else this process alone."""
+    count = len(shapes)
+    if count >= bulk_form.MAX_RECORDS:
+        raise EntryError(f"a bulk entry holds fewer than {bulk_form.MAX_RECORDS} records")
     if workers is None:
         workers = (os.cpu_count() or 1) if count >= PARALLEL_FROM else 1
-    workers = max(1, min(workers, count))
-    if workers == 1:
-        return _chunk(key, entry_id, citizen_ids, shapes, templates)
+    workers = max(1, min(workers, -(-count // PART)))
     try:
-        runs = _across(key, entry_id, citizen_ids, shapes, templates, workers)
+        with _pool(workers) as run:
+            return _build(run, key, entry_id, ids, shapes, list(templates))
     except (BrokenExecutor, OSError) as error:
+        if workers == 1:
+            raise
         # No processes to be had (limits, a main module that cannot be re-imported): do it here.
         log.warning("ledger.bulk_records_in_process", error=type(error).__name__)
-        return _chunk(key, entry_id, citizen_ids, shapes, templates)
-    return _sorted(
-        Records(
-            list(chain.from_iterable(run.commitments for run in runs)),
-            list(chain.from_iterable(run.tags for run in runs)),
-            list(chain.from_iterable(run.inputs for run in runs)),
-            list(chain.from_iterable(run.hashes for run in runs)),
-        )
-    )
+        with _pool(1) as run:
+            return _build(run, key, entry_id, ids, shapes, list(templates))
 
 
-def _across(
+Runner = Callable[..., list[Any]]
+
+
+@contextmanager
+def _pool(workers: int) -> Iterator[Runner]:
+    """``run(function, *columns)``: the function over columns, in order, here or in processes."""
+    if workers == 1:
+        yield lambda function, *columns: list(map(function, *columns))
+        return
+    # spawn: never fork a process that runs threads (the ledger writer's, the server's).
+    pool: Executor = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+    with pool:
+        yield lambda function, *columns: list(pool.map(function, *columns))
+
+
+def _id_parts(ids: bytes, count: int) -> list[bytes]:
+    """The block of ids cut at line ends into parts of about ``PART`` citizens."""
+    parts: list[bytes] = []
+    step = max(1, len(ids) * PART // count)
+    start = 0
+    while start < len(ids):
+        end = ids.find(b"\n", min(start + step, len(ids)) - 1) + 1
+        parts.append(ids[start:end])
+        start = end
+    return parts
+
+
+def _build(
+    run: Runner,
     key: CommitmentKey,
     entry_id: str,
-    citizen_ids: Sequence[CitizenId],
-    shapes: Sequence[int],
-    templates: Sequence[Template],
-    workers: int,
-) -> list[Records]:
-    """One chunk here, the others in ``workers - 1`` processes: each run sorted."""
-    count = len(citizen_ids)
-    size = -(-count // workers)
-    # spawn: never fork a process that runs threads (the ledger writer's, the server's).
-    with ProcessPoolExecutor(workers - 1, mp_context=get_context("spawn")) as pool:
-        futures = [
-            pool.submit(
-                _chunk,
-                key,
-                entry_id,
-                citizen_ids[start : start + size],
-                shapes[start : start + size],
-                templates,
-            )
-            for start in range(size, count, size)
-        ]
-        runs = [_chunk(key, entry_id, citizen_ids[:size], shapes[:size], templates)]
-        runs += [future.result() for future in futures]
-    return runs
+    ids: bytes,
+    shapes: Shapes,
+    templates: list[Template],
+) -> PreparedRecords:
+    count = len(shapes)
+    parts = _id_parts(ids, count)
+    made = run(_commit_part, [key] * len(parts), [entry_id] * len(parts), parts)
+    commitments = b"".join(part for part, _ in made)
+    tags = b"".join(tag for _, tag in made)
+    del made
+    if len(commitments) != count * COMMITMENT_SIZE:
+        raise EntryError("every citizen needs one of the outcomes")
+    order = _commitment_order(commitments, count)
+    grid = np.frombuffer(commitments, dtype=np.uint8).reshape(count, COMMITMENT_SIZE)
+    ordered = grid[order].tobytes()
+    del grid, commitments
+    width = bulk_form.number_width(len(templates))
+    numbers = shapes[order].astype(">u1" if width == 1 else f">u{width}").tobytes()
+    index = _index_rows(tags, order)
+    del tags
+    parts_count = -(-count // PART)
+    hashed = run(
+        _hash_part,
+        [templates] * parts_count,
+        [width] * parts_count,
+        [numbers[k * width : (k + PART) * width] for k in range(0, count, PART)],
+        [
+            ordered[k * COMMITMENT_SIZE : (k + PART) * COMMITMENT_SIZE]
+            for k in range(0, count, PART)
+        ],
+    )
+    rows = [
+        bulk_form.pack_row(
+            numbers[k * width : (k + ROW) * width],
+            ordered[k * COMMITMENT_SIZE : (k + ROW) * COMMITMENT_SIZE],
+        )
+        for k in range(0, count, ROW)
+    ]
+    roots = _split(b"".join(roots for roots, _ in hashed))
+    short = _split(hashed[-1][1])
+    stored, root = subtree(count, roots, short)
+    encoded = bulk_form.encode_templates(templates)
+    return PreparedRecords(count, root, encoded, rows, stored, index)
+
+
+def _split(blob: bytes) -> list[bytes]:
+    return [blob[i : i + merkle.HASH_SIZE] for i in range(0, len(blob), merkle.HASH_SIZE)]
+
+
+def subtree(
+    count: int, roots: Sequence[bytes], short: Sequence[bytes]
+) -> tuple[dict[tiles.TileKey, tuple[int, bytes]], bytes]:
+    """The tiles from tile level 1 up, encoded, and the root of ``count`` records, from the
+    roots of their full rows and the leaf hashes of a last short row."""
+    if len(roots) != count // ROW or len(short) != count % ROW:
+        raise EntryError("the rows of records do not add up to their count")
+    above = tiles.extend({}, 0, list(roots))
+    high = tiles.lookup(above)
+    low = tiles.lookup(tiles.extend({}, 0, list(short))) if short else None
+    base = len(roots) * ROW
+
+    def node(level: int, index: int) -> bytes:
+        if level >= bulk_form.BOTTOM_LEVELS:
+            return high(level - bulk_form.BOTTOM_LEVELS, index)
+        assert low is not None
+        return low(level, index - (base >> level))
+
+    root = merkle.range_hash(0, count, node)
+    stored = {
+        (level + 1, idx): (len(rows[0]), tiles.encode_tile(rows))
+        for (level, idx), rows in above.items()
+    }
+    return stored, root
+
+
+def _commitment_order(commitments: bytes, count: int) -> npt.NDArray[np.intp]:
+    """Positions in commitment order: a sort on the first eight bytes, then any ties by all 32.
+    Two equal commitments are one citizen twice."""
+    first = np.frombuffer(commitments, dtype=">u8")[:: COMMITMENT_SIZE // 8].astype(np.uint64)
+    order = np.argsort(first, kind="stable")
+    ranked = first[order]
+    ties = np.flatnonzero(ranked[1:] == ranked[:-1])
+    if ties.size:
+        _settle_ties(order, ties, commitments)
+    return order
+
+
+def _settle_ties(order: npt.NDArray[np.intp], ties: npt.NDArray[np.intp], data: bytes) -> None:
+    """Sort each run of equal first eight bytes by the whole commitment (rarely more than one)."""
+
+    def full(i: int) -> bytes:
+        return data[i * COMMITMENT_SIZE : (i + 1) * COMMITMENT_SIZE]
+
+    tied = set(ties.tolist())  # i where the i-th and (i + 1)-th commitments start alike
+    for start in sorted(tied):
+        if start - 1 in tied:
+            continue
+        end = start
+        while end in tied:
+            end += 1
+        run = sorted(order[start : end + 1].tolist(), key=full)
+        if any(full(a) == full(b) for a, b in itertools.pairwise(run)):
+            raise EntryError("a citizen appears twice in one bulk decision")
+        order[start : end + 1] = run
+
+
+def _index_rows(tags: bytes, order: npt.NDArray[np.intp]) -> list[tuple[int, bytes]]:
+    """One row per tag prefix: the next four tag bytes and the record's position, sorted."""
+    count = len(order)
+    position = np.empty(count, dtype=np.uint32)
+    position[order] = np.arange(count, dtype=np.uint32)
+    keys = np.frombuffer(tags, dtype=">u8").astype(np.uint64)
+    by_tag = np.argsort(keys, kind="stable")
+    keys = keys[by_tag]
+    pairs = np.empty(count, dtype=[("key", ">u4"), ("position", ">u4")])
+    pairs["key"] = (keys >> np.uint64(16)) & np.uint64(0xFFFFFFFF)
+    pairs["position"] = position[by_tag]
+    data = pairs.tobytes()
+    buckets = (keys >> np.uint64(64 - 8 * bulk_form.BUCKET_BYTES)).astype(np.int64)
+    starts = np.flatnonzero(np.diff(buckets, prepend=-1)).tolist()
+    size = bulk_form.PAIR_SIZE
+    ends = [*starts[1:], count]
+    return [(int(buckets[s]), data[s * size : e * size]) for s, e in zip(starts, ends, strict=True)]

@@ -74,9 +74,32 @@ class LedgerCitizenIndex(Base):
     position: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
+class LedgerBulkEntry(Base):
+    """A bulk entry stored packed (``bulk_form``): its record count and record templates."""
+
+    __tablename__ = "ledger_bulk_entries"
+
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(BigInteger)
+    templates: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LedgerBulkIndex(Base):
+    """Private: a bulk entry's citizens by 16-bit tag prefix, one sorted row each; never
+    published. Keyed by prefix first, so a lookup reads one range of the table."""
+
+    __tablename__ = "ledger_bulk_index"
+
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 __all__ = [
     "EPOCH_BITS",
     "MAIN_TREE",
+    "LedgerBulkEntry",
+    "LedgerBulkIndex",
     "LedgerBundle",
     "LedgerCheckpoint",
     "LedgerCitizenIndex",

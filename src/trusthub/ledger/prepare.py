@@ -10,24 +10,24 @@ hub cannot resolve) becomes an entry about no one.
 
 from __future__ import annotations
 
-import itertools
-import operator
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from trusthub.ledger import bulk_records, merkle, tiles
-from trusthub.ledger.commitments import CitizenId, CommitmentKey
+import numpy as np
+import numpy.typing as npt
+
+from trusthub.ledger import bulk_form, bulk_records, merkle
+from trusthub.ledger.bulk_records import PreparedRecords as PreparedRecords
+from trusthub.ledger.commitments import CitizenId, CommitmentKey, citizen_bytes
 from trusthub.ledger.entry import (
-    CitizenRecord,
     Entry,
     EntryError,
     LawfulBasis,
     Outcome,
     RecordsSummary,
     encode_entry,
-    encode_record,
 )
 
 SINGLE = -1
@@ -63,10 +63,13 @@ class CitizenOutcome:
 @dataclass(frozen=True, slots=True)
 class CitizenColumns:
     """Many citizens' parts as columns, for bulk work that holds them so (no object per
-    citizen): ``citizen_ids[i]``'s outcome and reasons are ``outcomes[shapes[i]]``."""
+    citizen): ``citizen_ids[i]``'s outcome and reasons are ``outcomes[shapes[i]]``.
 
-    citizen_ids: Sequence[CitizenId]
-    shapes: Sequence[int]
+    ``citizen_ids`` may also be one block of bytes: each id's UTF-8 followed by a newline, as
+    a CSV writer puts a column of integers; ``shapes`` may be a NumPy array."""
+
+    citizen_ids: Sequence[CitizenId] | bytes
+    shapes: Sequence[int] | npt.NDArray[np.integer]
     outcomes: Sequence[tuple[Outcome, tuple[str, ...]]]
 
 
@@ -105,15 +108,6 @@ class AggregateDecision:
 
 LedgerDecision = Decision | BulkDecision | AggregateDecision
 """Anything a recorder can put on the ledger."""
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedRecords:
-    """A bulk entry's sub-tree, ready to store: record inputs in tree order and encoded tiles."""
-
-    inputs: list[bytes]
-    tiles: dict[tiles.TileKey, tuple[int, bytes]]
-    root: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,30 +173,9 @@ def _prepare_aggregate(decision: AggregateDecision) -> PreparedEntry:
     return PreparedEntry(entry, leaf_input, merkle.leaf_hash(leaf_input), ())
 
 
-def build_subtree(
-    inputs: Sequence[bytes], hashes: Sequence[bytes] | None = None
-) -> PreparedRecords:
-    """Hash record inputs into tiles and a root, as the main log would (``hashes``: their leaf
-    hashes, when already computed)."""
-    if hashes is None:
-        hashes = [merkle.leaf_hash(data) for data in inputs]
-    touched = tiles.extend({}, 0, hashes)
-    lookup = tiles.lookup(touched)
-    root = merkle.range_hash(0, len(hashes), lookup)
-    encoded = {k: (len(rows[0]), tiles.encode_tile(rows)) for k, rows in touched.items()}
-    return PreparedRecords(list(inputs), encoded, root)
-
-
-_PLACEHOLDER = "0" * 64
-
-
-def record_template(outcome: Outcome, reasons: tuple[str, ...]) -> tuple[bytes, bytes]:
-    """A citizen record's canonical bytes before and after its commitment, checked once per
-    outcome and reasons: records then cost a concatenation each, not an encoder call. The
-    commitment is the first key in canonical order, so it is the first 64 zeros found."""
-    encoded = encode_record(CitizenRecord(_PLACEHOLDER, outcome, reasons))
-    head, _, tail = encoded.partition(_PLACEHOLDER.encode("ascii"))
-    return head, tail
+def record_template(outcome: Outcome, reasons: tuple[str, ...]) -> bulk_form.Template:
+    """A citizen record's canonical bytes before and after its commitment (``bulk_form``)."""
+    return bulk_form.template(outcome, reasons)
 
 
 def _columns(citizens: Sequence[CitizenOutcome]) -> CitizenColumns:
@@ -217,28 +190,35 @@ def _columns(citizens: Sequence[CitizenOutcome]) -> CitizenColumns:
     return CitizenColumns([part.citizen_id for part in citizens], kinds, list(shapes))
 
 
+def _id_block(ids: Sequence[CitizenId] | bytes) -> bytes:
+    """The ids one per line; a block given as bytes must be one non-empty UTF-8 id a line."""
+    if not isinstance(ids, bytes):
+        return b"".join(citizen_bytes(c) + b"\n" for c in ids)
+    if ids and (not ids.endswith(b"\n") or ids.startswith(b"\n") or b"\n\n" in ids):
+        raise ValueError("a citizen id must be a non-empty single line")
+    try:
+        ids.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("citizen ids must be UTF-8") from None
+    return ids
+
+
 def _prepare_bulk(
     decision: BulkDecision, key: CommitmentKey, workers: int | None = None
 ) -> PreparedEntry:
     columns = decision.citizens
     if not isinstance(columns, CitizenColumns):
         columns = _columns(columns)
-    if not columns.citizen_ids:
+    ids = _id_block(columns.citizen_ids)
+    count = ids.count(b"\n")
+    if not count:
         raise EntryError("a bulk decision needs at least one citizen")
-    shapes = columns.shapes
-    if len(shapes) != len(columns.citizen_ids) or not 0 <= min(shapes) <= max(shapes) < len(
-        columns.outcomes
-    ):
+    shapes = np.asarray(columns.shapes, dtype=np.int64)
+    if shapes.shape != (count,) or not 0 <= shapes.min() <= shapes.max() < len(columns.outcomes):
         raise EntryError("every citizen needs one of the outcomes")
     entry_id = secrets.token_hex(16)
     templates = [record_template(outcome, tuple(reasons)) for outcome, reasons in columns.outcomes]
-    ids, kinds = columns.citizen_ids, columns.shapes
-    made = bulk_records.build(key, entry_id, ids, kinds, templates, workers)
-    commitments = made.commitments
-    # One citizen twice commits twice to the same value, so the sorted column shows it.
-    if any(map(operator.eq, commitments, itertools.islice(commitments, 1, None))):
-        raise EntryError("a citizen appears twice in one bulk decision")
-    subtree = build_subtree(made.inputs, made.hashes)
+    records = bulk_records.build(key, entry_id, ids, shapes, templates, workers)
     entry = Entry(
         id=entry_id,
         time=_now(decision.time),
@@ -251,8 +231,7 @@ def _prepare_bulk(
         fields=tuple(decision.fields),
         decision=decision.outcome,
         reasons=tuple(decision.reasons),
-        records=RecordsSummary(count=len(commitments), root=subtree.root.hex()),
+        records=RecordsSummary(count=records.count, root=records.root.hex()),
     )
     leaf_input = encode_entry(entry)
-    tags = tuple(zip(made.tags, range(len(commitments)), strict=True))
-    return PreparedEntry(entry, leaf_input, merkle.leaf_hash(leaf_input), tags, subtree)
+    return PreparedEntry(entry, leaf_input, merkle.leaf_hash(leaf_input), (), records)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from trusthub.ledger import merkle, store
+from trusthub.ledger import bulk_store, merkle, store
 from trusthub.ledger.commitments import CitizenId, CommitmentKey, opens
 from trusthub.ledger.entry import CitizenRecord, Entry, decode_entry, decode_record
 from trusthub.ledger.models import MAIN_TREE
@@ -56,7 +56,7 @@ SECONDS_PER_RECORD = 1e-4
 def record_timeout(base: float, prepared: PreparedEntry) -> float:
     """How long a recorder waits: a bulk entry's records take the writer time in proportion,
     so ten million of them must not time out (and be refused) while they are being written."""
-    records = 0 if prepared.records is None else len(prepared.records.inputs)
+    records = 0 if prepared.records is None else prepared.records.count
     return base + records * SECONDS_PER_RECORD
 
 
@@ -157,10 +157,16 @@ def get_entry(session: Session, index: int) -> StoredEntry:
     return StoredEntry(index, leaf_input, decode_entry(leaf_input))
 
 
-def _inclusion(session: Session, tree: int, index: int, size: int) -> InclusionProof:
+def _inclusion(
+    session: Session, tree: int, index: int, size: int, bulk: bool = False
+) -> InclusionProof:
+    """In the main log (``tree`` 0) or, with ``bulk``, in the records of entry ``tree - 1``."""
     ranges = merkle.inclusion_ranges(index, size)
     needed = merkle.nodes_for([*ranges, (0, size), (index, index + 1)])
-    nodes = store.read_nodes(session.connection(), tree, needed)
+    if bulk:
+        nodes = bulk_store.read_nodes(session.connection(), tree - 1, needed)
+    else:
+        nodes = store.read_nodes(session.connection(), tree, needed)
 
     def lookup(level: int, position: int) -> bytes:
         return nodes[(level, position)]
@@ -214,9 +220,8 @@ def record_proof(
         raise _invalid("index", "is not a bulk entry")
     if not 0 <= position < records.count:
         raise _invalid("position", f"must be below the entry's {records.count} records")
-    tree = index + 1
-    subtree = _inclusion(session, tree, position, records.count)
-    record_input = store.read_leaves(session.connection(), tree, [position])[position]
+    subtree = _inclusion(session, index + 1, position, records.count, bulk=True)
+    record_input = bulk_store.read_records(session.connection(), index, [position])[position]
     return RecordProof(
         index=index,
         position=position,
@@ -242,6 +247,7 @@ def entries_for_citizen(
     size = tree_size(session)
     tag = key.lookup_tag(citizen_id)
     pairs = [(i, p) for i, p in store.citizen_entries(connection, tag, size) if i < size]
+    pairs = sorted(pairs + bulk_store.citizen_records(connection, tag, size))
     leaves = store.read_leaves(connection, MAIN_TREE, sorted({i for i, _ in pairs}))
     found: list[CitizenEntry] = []
     for index, position in pairs:
@@ -251,7 +257,7 @@ def entries_for_citizen(
             if entry.citizen is not None and opens(entry.citizen, blinding, citizen_id):
                 found.append(CitizenEntry(index, None, entry, None, blinding))
             continue
-        record_input = store.read_leaves(connection, index + 1, [position])[position]
+        record_input = bulk_store.read_records(connection, index, [position])[position]
         record = decode_record(record_input)
         if opens(record.citizen, blinding, citizen_id):
             found.append(CitizenEntry(index, position, entry, record, blinding))

@@ -18,7 +18,7 @@ from multiprocessing import get_context
 from sqlalchemy import Connection, Engine, func, select, text, union_all
 
 from trusthub.db import make_engine
-from trusthub.ledger import merkle, tiles
+from trusthub.ledger import bulk_verify, merkle, tiles
 from trusthub.ledger.entry import EntryError, decode_entry
 from trusthub.ledger.models import MAIN_TREE, LedgerBundle, LedgerHead, LedgerTile
 from trusthub.ledger.note import NoteError, Verifier, open_checkpoint
@@ -237,6 +237,9 @@ def _map_the_file(connection: Connection) -> None:
 
 def check_subtree(connection: Connection, index: int, count: int, root: str) -> list[Finding]:
     """A bulk entry's records must hash to the root its entry publishes."""
+    if bulk_verify.is_packed(connection, index):
+        problems = bulk_verify.check(connection, index, count, root)
+        return [Finding(index, f"bulk entry {index}: {problem}") for problem in problems]
     tree = index + 1
     findings: list[Finding] = []
     tops: list[bytes] = []

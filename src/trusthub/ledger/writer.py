@@ -108,20 +108,11 @@ def build_batch(
         for index, item in enumerate(items, start)
         for tag, position in item.citizen_tags
     ]
-    for index, item in enumerate(items, start):
-        if item.records is not None:
-            tree = index + 1
-            records = item.records.inputs
-            for k in range(0, len(records), tiles.BUNDLE_SIZE):
-                bundles[(tree, k // tiles.BUNDLE_SIZE)] = tiles.encode_bundle(
-                    records[k : k + tiles.BUNDLE_SIZE]
-                )
-            for (level, idx), encoded in item.records.tiles.items():
-                out_tiles[(tree, level, idx)] = encoded
+    bulk = [(i, item.records) for i, item in enumerate(items, start) if item.records is not None]
     edge.size = size
     root = merkle.range_hash(0, size, edge.lookup()) if size else merkle.EMPTY_ROOT
     note = sign_checkpoint(Checkpoint(origin, size, root), [signer])
-    return store.Batch(size, bundles, out_tiles, citizens, root, note)
+    return store.Batch(size, bundles, out_tiles, citizens, root, note, bulk)
 
 
 def append_batch(

@@ -50,9 +50,7 @@ def encode_items(items: Sequence[PreparedEntry]) -> bytes:
                 item.leaf_input,
                 item.leaf_hash,
                 item.citizen_tags,
-                None
-                if item.records is None
-                else (item.records.inputs, item.records.tiles, item.records.root),
+                None if item.records is None else item.records.wire(),
             )
             for item in items
         ]
