@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from authlib.oauth2.client import OAuth2Client
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -30,7 +31,7 @@ from trusthub.identity.oidc.vtr import Vector
 
 with warnings.catch_warnings():  # Authlib prefers httpx2; the httpx client works the same
     warnings.simplefilter("ignore")
-    from authlib.integrations.httpx_client import OAuth2Client, OAuthError
+    from authlib.integrations.httpx_client import OAuth2Auth, OAuth2ClientAuth, OAuthError
 
 ID_TOKEN_ALGS = ("ES256", "RS256")
 METADATA_TTL = 300.0
@@ -61,6 +62,7 @@ _lock = threading.Lock()
 
 
 _tls_context: ssl.SSLContext | None = None
+_shared_http: httpx.Client | None = None
 
 
 def _tls() -> ssl.SSLContext:
@@ -78,17 +80,38 @@ def _tls() -> ssl.SSLContext:
 
 
 def _http(transport: httpx.BaseTransport | None) -> httpx.Client:
-    return httpx.Client(
-        transport=transport, timeout=HTTP_TIMEOUT, follow_redirects=False, verify=_tls()
-    )
+    """One client for every back-channel call, so connections to providers are kept alive.
+
+    A client per call cost a new connection and a scan of the environment for proxies each time
+    (about a millisecond of CPU); httpx clients may be shared between threads. Tests that route
+    the broker to an app in process get a client over their transport.
+    """
+    global _shared_http
+    tls = _tls()
+    if transport is not None:
+        return httpx.Client(
+            transport=transport, timeout=HTTP_TIMEOUT, follow_redirects=False, verify=tls
+        )
+    with _lock:
+        if _shared_http is None:
+            _shared_http = httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False, verify=tls)
+        return _shared_http
+
+
+def _done(http: httpx.Client, transport: httpx.BaseTransport | None) -> None:
+    """Close a client made for one call; the shared one stays open."""
+    if transport is not None:
+        http.close()
 
 
 def _get_json(url: str, transport: httpx.BaseTransport | None) -> dict[str, Any]:
+    http = _http(transport)
     try:
-        with _http(transport) as http:
-            answer = http.get(url)
+        answer = http.get(url)
     except httpx.HTTPError as error:
         raise ProviderError("provider_unreachable") from error
+    finally:
+        _done(http, transport)
     if answer.status_code != 200:
         raise ProviderError("provider_unreachable")
     try:
@@ -129,25 +152,27 @@ def forget(idp: IdentityProvider) -> None:
         _cache.pop(idp.discovery_url, None)
 
 
+class _RelyingParty(OAuth2Client):  # type: ignore[misc]
+    """Authlib's OAuth 2 client with httpx's auth classes, over a client it is given."""
+
+    client_auth_class = OAuth2ClientAuth
+    token_auth_class = OAuth2Auth
+    oauth_error_class = OAuthError
+
+
 def _client(
-    idp: IdentityProvider,
-    redirect_uri: str,
-    keys: KeyRing | None,
-    transport: httpx.BaseTransport | None,
+    idp: IdentityProvider, redirect_uri: str, keys: KeyRing | None, http: httpx.Client | None
 ) -> Any:
     key = keys.signing_key("ES256") if keys is not None else None
-    client = OAuth2Client(
+    return _RelyingParty(
+        http,
         client_id=idp.client_id,
         client_secret=key,
         token_endpoint_auth_method=PRIVATE_KEY_JWT,
         scope="openid profile",
         redirect_uri=redirect_uri,
         code_challenge_method="S256",
-        transport=transport,
-        timeout=HTTP_TIMEOUT,
-        verify=_tls(),
     )
-    return client
 
 
 @dataclass(frozen=True)
@@ -171,14 +196,13 @@ def authorization_request(
     found = discover(idp, transport)
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(48)
-    with _client(idp, redirect_uri, None, transport) as client:
-        url, _ = client.create_authorization_url(
-            found.metadata["authorization_endpoint"],
-            state=state,
-            code_verifier=verifier,
-            nonce=nonce,
-            vtr=f'["{asked.text}"]',
-        )
+    url, _ = _client(idp, redirect_uri, None, None).create_authorization_url(
+        found.metadata["authorization_endpoint"],
+        state=state,
+        code_verifier=verifier,
+        nonce=nonce,
+        vtr=f'["{asked.text}"]',
+    )
     return Outbound(str(url), state, nonce, verifier)
 
 
@@ -234,7 +258,9 @@ def redeem(
     """Redeem the callback's code (Authlib checks ``state``), verify the ID token, get UserInfo."""
     found = discover(idp, transport)
     token_endpoint = found.metadata["token_endpoint"]
-    with _client(idp, redirect_uri, keys, transport) as client:
+    http = _http(transport)
+    try:
+        client = _client(idp, redirect_uri, keys, http)
         client.register_client_auth_method(
             PrivateKeyJWT(
                 token_endpoint,
@@ -264,10 +290,12 @@ def redeem(
         endpoint = found.metadata.get("userinfo_endpoint")
         if isinstance(endpoint, str):
             try:
-                answer = client.get(endpoint)
+                answer = http.get(endpoint, auth=client.token_auth)
                 userinfo = answer.json() if answer.status_code == 200 else {}
             except (httpx.HTTPError, ValueError) as error:
                 raise ProviderError("userinfo_failed") from error
             if not isinstance(userinfo, dict) or userinfo.get("sub") != claims["sub"]:
                 raise ProviderError("userinfo_sub_mismatch")
+    finally:
+        _done(http, transport)
     return Answer(str(claims["sub"]), claims.get("vot"), userinfo)
