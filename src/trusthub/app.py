@@ -88,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(oidc_router)  # first: the token endpoint is the hottest path
     app.include_router(broker_router)
+    app.include_router(idp_router)  # the demo identity providers, /idp/{slug}; routes are
+    # matched in order, so the sign-in paths come before every other part's
     app.include_router(registry_router)
     app.include_router(identity_router)
     app.include_router(matching_router)
@@ -100,6 +102,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(opendata_router)  # DCAT's .ttl/.jsonld before the pages' /{name}
     app.include_router(opendata_pages_router)
     app.include_router(release_router)
-    app.include_router(idp_router)  # the demo identity providers, /idp/{slug}
     mount_web(app)
     return app
