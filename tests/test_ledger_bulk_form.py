@@ -142,6 +142,12 @@ def test_an_index_row_gives_every_position_under_a_key(
     assert bulk_form.find_positions(_index_row(pairs), key) == positions
 
 
+def test_a_key_that_spans_two_pairs_is_no_match() -> None:
+    row = b"zzab" + b"cd\x00\x01" + b"abcd" + (9).to_bytes(4, "big")
+    assert bulk_form.find_positions(row, b"abcd") == [9]
+    assert bulk_form.find_positions(row[:8], b"abcd") == []
+
+
 def test_a_tag_is_filed_by_its_first_two_bytes_and_keyed_by_the_next_four() -> None:
     assert bulk_form.bucket_and_key(bytes(range(16))) == (0x0001, bytes([2, 3, 4, 5]))
     with pytest.raises(FormError):

@@ -3,7 +3,7 @@ those of one citizen at a time: commitments, record inputs, tiles, root, index a
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger_support import decision, make_key, rfc_mth
-from trusthub.ledger import bulk_form, bulk_records, tiles
+from trusthub.ledger import bulk_form, bulk_records, bulk_workers, tiles
 from trusthub.ledger.commitments import CitizenId, CommitmentKey, citizen_bytes
 from trusthub.ledger.entry import CitizenRecord, EntryError, Outcome, encode_entry, encode_record
 from trusthub.ledger.merkle import leaf_hash
@@ -114,7 +114,9 @@ def test_commit_block_is_commit_and_lookup_tag_for_each(
 ) -> None:
     commitments, tags = KEY.commit_block(entry_id, [citizen_bytes(c) for c in citizens])
     assert commitments == b"".join(bytes.fromhex(KEY.commit(entry_id, c)[0]) for c in citizens)
-    assert tags == b"".join(KEY.lookup_tag(c)[:8] for c in citizens)
+    assert [tags[i : i + 16] for i in range(0, len(tags), 32)] == [
+        KEY.lookup_tag(c) for c in citizens
+    ]
 
 
 @pytest.fixture
@@ -140,12 +142,12 @@ def test_across_processes_the_bytes_are_the_same(
 ) -> None:
     started: list[int] = []
 
-    class Counted(ProcessPoolExecutor):
-        def __init__(self, processes: int, **options: Any) -> None:
-            started.append(processes)
-            super().__init__(processes, **options)
+    class Counted(bulk_workers.Workers):
+        def __init__(self, count: int) -> None:
+            started.append(count)
+            super().__init__(count)
 
-    monkeypatch.setattr(bulk_records, "ProcessPoolExecutor", Counted)
+    monkeypatch.setattr(bulk_workers, "Workers", Counted)
     citizens = _many(count)
     _one_at_a_time(prepare(_decision(citizens), KEY, workers=workers), citizens, KEY)
     assert started == [workers]
@@ -185,9 +187,34 @@ def test_without_processes_to_be_had_the_records_are_made_here_alike(
     def no_processes(*args: object, **kwargs: object) -> None:
         raise OSError("no processes left")
 
-    monkeypatch.setattr(bulk_records, "ProcessPoolExecutor", no_processes)
+    monkeypatch.setattr(bulk_workers, "Workers", no_processes)
     citizens = _many(600)
     _one_at_a_time(prepare(_decision(citizens), KEY, workers=2), citizens, KEY)
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_when_a_worker_dies_the_records_are_made_here_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Dying(bulk_workers.Workers):
+        def map(self, task: str, *columns: Sequence[Any]) -> list[Any]:
+            for worker in self._workers:
+                worker.process.kill()
+                worker.process.wait()
+            return super().map(task, *columns)
+
+    monkeypatch.setattr(bulk_workers, "Workers", Dying)
+    citizens = _many(600)
+    _one_at_a_time(prepare(_decision(citizens), KEY, workers=2), citizens, KEY)
+
+
+def test_workers_give_results_in_order_and_name_a_failure() -> None:
+    parts = [b"".join(b"%d\n" % c for c in range(k, k + 5)) for k in range(0, 50, 5)]
+    with bulk_workers.Workers(2) as workers:
+        made = workers.map("commit", [KEY._key] * 10, ["ab" * 16] * 10, parts)
+        assert made == [bulk_records._commit_part(KEY._key, "ab" * 16, part) for part in parts]
+        with pytest.raises(bulk_workers.WorkerError, match="ValueError"):
+            workers.map("commit", [b"short"], ["ab" * 16], [b"1\n"])
 
 
 @given(citizens=bulk)

@@ -1,11 +1,12 @@
 """Bulk extracts and the national data opt-out check: the action layer the CLI and the API call.
 
 An extract runs the SQL steps of ``bulk_sql`` on DuckDB, writes the permitted rows to a
-temporary file beside the output and fsyncs it, records every matched citizen's outcome on the
-ledger as one bulk entry, and only then renames the file into place. If the input is refused,
-nothing is written and nothing recorded; if the ledger cannot record, the temporary file is
-removed and there is no output. (A crash after the ledger entry and before the rename leaves an
-entry without an output: the ledger may overstate what left, never understate it.)
+temporary file beside the output and fsyncs it (hashing the ledger entry's records meanwhile, on
+other cores), records every matched citizen's outcome on the ledger as one bulk entry, and only
+then renames the file into place. If the input is refused, nothing is written and nothing
+recorded; if the ledger cannot record, the temporary file is removed and there is no output. (A
+crash after the ledger entry and before the rename leaves an entry without an output: the ledger
+may overstate what left, never understate it.)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -304,11 +306,16 @@ def run_extract(
         temporary = output_path.parent / f".{output_path.name}.{secrets.token_hex(6)}.tmp"
         try:
             run.progress("writing", 0, rows_out)
-            _write_output(run, temporary, columns, keys, rows_out)
-            run.progress("recording", 0, citizens)
             decision = _ledger_decision(run, facts, recipient, client, columns)
+            # The ledger entry's records are hashed (on other cores) while the file is written;
+            # the entry is committed only once the file is whole, and published only after.
+            with ThreadPoolExecutor(1, thread_name_prefix="ledger-prepare") as ahead:
+                preparing = ahead.submit(ledger_service.prepare_entry, ledger, decision)
+                _write_output(run, temporary, columns, keys, rows_out)
+                run.progress("recording", 0, citizens)
+                prepared = preparing.result()
             try:
-                receipt = ledger_service.record(ledger, decision)
+                receipt = ledger_service.record_prepared(ledger, prepared)
             except LedgerUnavailable as error:
                 raise Problem(
                     503,

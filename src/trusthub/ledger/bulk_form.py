@@ -7,15 +7,14 @@ a third of the bytes of the JSON records, built by slicing columns rather than p
 record inputs that are hashed, proved and published stay byte for byte the canonical JSON.
 
 The private index of a bulk entry is one row per 16-bit prefix of the citizens' lookup tags,
-holding the next 32 bits of each tag and the record's position, sorted: a citizen's lookup reads
-one short row per bulk entry with a record in that prefix, and opens the commitment to confirm.
+holding the next 32 bits of each tag and the record's position: a citizen's lookup reads one
+short row per bulk entry with a record in that prefix, and opens the commitment to confirm.
 """
 
 from __future__ import annotations
 
 import binascii
 import json
-from bisect import bisect_left
 from collections.abc import Sequence
 from hashlib import sha256
 
@@ -154,33 +153,17 @@ def bundle_roots(hashes: Sequence[bytes]) -> list[bytes]:
 
 
 def find_positions(data: bytes, key: bytes) -> list[int]:
-    """Positions stored under ``key`` (the tag's bytes after the bucket) in one index row."""
+    """Positions stored under ``key`` (the tag's bytes after the prefix) in one index row: a
+    scan of a short row, taking only matches that start a pair."""
     if len(data) % PAIR_SIZE or len(key) != KEY_BYTES:
         raise FormError("an index row has the wrong length")
-    keys = _Keys(data)
     found: list[int] = []
-    at = bisect_left(keys, key)
-    while at < len(keys) and keys[at] == key:
-        start = at * PAIR_SIZE + KEY_BYTES
-        found.append(int.from_bytes(data[start : start + POSITION_BYTES], "big"))
-        at += 1
+    at = data.find(key)
+    while at >= 0:
+        if at % PAIR_SIZE == 0:
+            found.append(int.from_bytes(data[at + KEY_BYTES : at + PAIR_SIZE], "big"))
+        at = data.find(key, at + 1)
     return found
-
-
-class _Keys(Sequence[bytes]):
-    """The keys of an index row as a sorted sequence, for ``bisect`` without copying them out."""
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def __len__(self) -> int:
-        return len(self._data) // PAIR_SIZE
-
-    def __getitem__(self, i: int) -> bytes:  # type: ignore[override]
-        start = i * PAIR_SIZE
-        return self._data[start : start + KEY_BYTES]
 
 
 def bucket_and_key(tag: bytes) -> tuple[int, bytes]:

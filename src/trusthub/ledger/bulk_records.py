@@ -15,17 +15,16 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing import get_context
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import structlog
 
-from trusthub.ledger import bulk_form, merkle, tiles
+from trusthub.ledger import bulk_form, bulk_workers, merkle, tiles
 from trusthub.ledger.bulk_form import COMMITMENT_SIZE, Template
 from trusthub.ledger.commitments import CommitmentKey
 from trusthub.ledger.entry import EntryError
@@ -37,6 +36,9 @@ PARALLEL_FROM = 200_000
 PART = 1 << 16
 """Citizens per piece of work: one level-1 tile's worth, so parts never share a row or tile."""
 ROW = 1 << bulk_form.BOTTOM_LEVELS
+TAG_STRIDE = 4
+"""Eight-byte words in a whole lookup HMAC: an index keeps the first of each."""
+LOW = np.uint64(0xFFFFFFFF)
 
 Shapes = npt.NDArray[np.int64]
 _T = TypeVar("_T")
@@ -68,9 +70,11 @@ class PreparedRecords:
         return inputs
 
 
-def _commit_part(key: CommitmentKey, entry_id: str, ids: bytes) -> tuple[bytes, bytes]:
-    """Pass one: a part's commitments and index tags, in the citizens' order."""
-    return key.commit_block(entry_id, ids.split(b"\n")[:-1])
+def _commit_part(key: bytes, entry_id: str, ids: bytes) -> tuple[bytes, bytes]:
+    """Pass one: a part's commitments and the first eight bytes of each citizen's lookup tag,
+    in the citizens' order."""
+    commitments, tags = CommitmentKey(key).commit_block(entry_id, ids.split(b"\n")[:-1])
+    return commitments, np.frombuffer(tags, dtype=np.uint64)[::TAG_STRIDE].tobytes()
 
 
 def _hash_part(
@@ -85,6 +89,10 @@ def _hash_part(
 
 def _unpack(numbers: bytes, width: int) -> list[int]:
     return np.frombuffer(numbers, dtype=f">u{width}").tolist()  # type: ignore[no-any-return]
+
+
+TASKS: dict[str, Callable[..., Any]] = {"commit": _commit_part, "hash": _hash_part}
+"""What a worker process may be asked to run (``bulk_workers``)."""
 
 
 def build(
@@ -107,10 +115,10 @@ def build(
     try:
         with _pool(workers) as run:
             return _build(run, key, entry_id, ids, shapes, list(templates))
-    except (BrokenExecutor, OSError) as error:
+    except (OSError, bulk_workers.WorkerError) as error:
         if workers == 1:
             raise
-        # No processes to be had (limits, a main module that cannot be re-imported): do it here.
+        # No processes to be had (limits, a failed worker): make the records here instead.
         log.warning("ledger.bulk_records_in_process", error=type(error).__name__)
         with _pool(1) as run:
             return _build(run, key, entry_id, ids, shapes, list(templates))
@@ -121,14 +129,13 @@ Runner = Callable[..., list[Any]]
 
 @contextmanager
 def _pool(workers: int) -> Iterator[Runner]:
-    """``run(function, *columns)``: the function over columns, in order, here or in processes."""
+    """``run(task, *columns)``: a task of ``TASKS`` over columns, in order, here or in
+    ``workers`` processes."""
     if workers == 1:
-        yield lambda function, *columns: list(map(function, *columns))
+        yield lambda task, *columns: list(map(TASKS[task], *columns))
         return
-    # spawn: never fork a process that runs threads (the ledger writer's, the server's).
-    pool: Executor = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
-    with pool:
-        yield lambda function, *columns: list(pool.map(function, *columns))
+    with bulk_workers.Workers(workers) as processes:
+        yield processes.map
 
 
 def _id_parts(ids: bytes, count: int) -> list[bytes]:
@@ -153,38 +160,45 @@ def _build(
 ) -> PreparedRecords:
     count = len(shapes)
     parts = _id_parts(ids, count)
-    made = run(_commit_part, [key] * len(parts), [entry_id] * len(parts), parts)
+    # The key goes to our own worker processes only, over their pipes.
+    secret = key._key
+    made = run("commit", [secret] * len(parts), [entry_id] * len(parts), parts)
     commitments = b"".join(part for part, _ in made)
     tags = b"".join(tag for _, tag in made)
     del made
     if len(commitments) != count * COMMITMENT_SIZE:
         raise EntryError("every citizen needs one of the outcomes")
     order = _commitment_order(commitments, count)
-    grid = np.frombuffer(commitments, dtype=np.uint8).reshape(count, COMMITMENT_SIZE)
-    ordered = grid[order].tobytes()
-    del grid, commitments
+    # One 32-byte item per commitment: a gather of whole items, not of rows of bytes.
+    ordered = np.frombuffer(commitments, dtype=f"V{COMMITMENT_SIZE}")[order].tobytes()
+    del commitments
     width = bulk_form.number_width(len(templates))
     numbers = shapes[order].astype(">u1" if width == 1 else f">u{width}").tobytes()
-    index = _index_rows(tags, order)
-    del tags
     parts_count = -(-count // PART)
-    hashed = run(
-        _hash_part,
-        [templates] * parts_count,
-        [width] * parts_count,
-        [numbers[k * width : (k + PART) * width] for k in range(0, count, PART)],
-        [
-            ordered[k * COMMITMENT_SIZE : (k + PART) * COMMITMENT_SIZE]
-            for k in range(0, count, PART)
-        ],
-    )
-    rows = [
-        bulk_form.pack_row(
-            numbers[k * width : (k + ROW) * width],
-            ordered[k * COMMITMENT_SIZE : (k + ROW) * COMMITMENT_SIZE],
+    sorted_numbers, sorted_commitments = memoryview(numbers), memoryview(ordered)
+    # The workers hash while this thread files the index and packs the rows.
+    with ThreadPoolExecutor(1, thread_name_prefix="ledger-records") as side:
+        hashing = side.submit(
+            run,
+            "hash",
+            [templates] * parts_count,
+            [width] * parts_count,
+            [sorted_numbers[k * width : (k + PART) * width] for k in range(0, count, PART)],
+            [
+                sorted_commitments[k * COMMITMENT_SIZE : (k + PART) * COMMITMENT_SIZE]
+                for k in range(0, count, PART)
+            ],
         )
-        for k in range(0, count, ROW)
-    ]
+        index = _index_rows(tags, order)
+        del tags, order
+        rows = [
+            bulk_form.pack_row(
+                numbers[k * width : (k + ROW) * width],
+                ordered[k * COMMITMENT_SIZE : (k + ROW) * COMMITMENT_SIZE],
+            )
+            for k in range(0, count, ROW)
+        ]
+        hashed = hashing.result()
     roots = _split(b"".join(roots for roots, _ in hashed))
     short = _split(hashed[-1][1])
     stored, root = subtree(count, roots, short)
@@ -223,12 +237,16 @@ def subtree(
 
 
 def _commitment_order(commitments: bytes, count: int) -> npt.NDArray[np.intp]:
-    """Positions in commitment order: a sort on the first eight bytes, then any ties by all 32.
-    Two equal commitments are one citizen twice."""
+    """Positions in commitment order. One sort of 64-bit words, each a commitment's first four
+    bytes over its position (a sort of plain numbers, three times faster than an argsort), then
+    any commitments that start alike put in order by all 32 bytes. Two equal commitments are
+    one citizen twice."""
     first = np.frombuffer(commitments, dtype=">u8")[:: COMMITMENT_SIZE // 8].astype(np.uint64)
-    order = np.argsort(first, kind="stable")
-    ranked = first[order]
-    ties = np.flatnonzero(ranked[1:] == ranked[:-1])
+    words = (first & ~LOW) | np.arange(count, dtype=np.uint64)
+    words.sort()
+    order = (words & LOW).astype(np.intp)
+    high = words >> np.uint64(32)
+    ties = np.flatnonzero(high[1:] == high[:-1])
     if ties.size:
         _settle_ties(order, ties, commitments)
     return order
@@ -254,19 +272,20 @@ def _settle_ties(order: npt.NDArray[np.intp], ties: npt.NDArray[np.intp], data: 
 
 
 def _index_rows(tags: bytes, order: npt.NDArray[np.intp]) -> list[tuple[int, bytes]]:
-    """One row per tag prefix: the next four tag bytes and the record's position, sorted."""
+    """One row per 16-bit tag prefix: the next four tag bytes and the record's position, for
+    each citizen in it (grouped with one stable radix sort on the prefix; a lookup scans its
+    short row, so rows need no order within)."""
     count = len(order)
-    position = np.empty(count, dtype=np.uint32)
-    position[order] = np.arange(count, dtype=np.uint32)
+    position = np.empty(count, dtype=np.uint64)
+    position[order] = np.arange(count, dtype=np.uint64)
     keys = np.frombuffer(tags, dtype=">u8").astype(np.uint64)
-    by_tag = np.argsort(keys, kind="stable")
-    keys = keys[by_tag]
-    pairs = np.empty(count, dtype=[("key", ">u4"), ("position", ">u4")])
-    pairs["key"] = (keys >> np.uint64(16)) & np.uint64(0xFFFFFFFF)
-    pairs["position"] = position[by_tag]
-    data = pairs.tobytes()
-    buckets = (keys >> np.uint64(64 - 8 * bulk_form.BUCKET_BYTES)).astype(np.int64)
-    starts = np.flatnonzero(np.diff(buckets, prepend=-1)).tolist()
-    size = bulk_form.PAIR_SIZE
-    ends = [*starts[1:], count]
-    return [(int(buckets[s]), data[s * size : e * size]) for s, e in zip(starts, ends, strict=True)]
+    buckets = (keys >> np.uint64(64 - 8 * bulk_form.BUCKET_BYTES)).astype(np.uint16)
+    by_bucket = np.argsort(buckets, kind="stable")
+    # Each pair as one big-endian word: the four tag bytes after the prefix, then the position.
+    pairs = ((keys >> np.uint64(16)) << np.uint64(32)) | position
+    data = pairs[by_bucket].astype(">u8").tobytes()
+    sizes = np.bincount(buckets, minlength=1 << (8 * bulk_form.BUCKET_BYTES))
+    filled = np.flatnonzero(sizes)
+    ends = (np.cumsum(sizes)[filled] * bulk_form.PAIR_SIZE).tolist()
+    starts = [0, *ends[:-1]]
+    return list(zip(filled.tolist(), map(data.__getitem__, map(slice, starts, ends)), strict=True))

@@ -19,8 +19,6 @@ COMMITMENT_DOMAIN = b"trusthub/ledger/citizen-commitment/v1\n"
 _BLINDING_DOMAIN = b"trusthub/ledger/citizen-blinding/v1\n"
 _LOOKUP_DOMAIN = b"trusthub/ledger/citizen-lookup/v1\n"
 TAG_SIZE = 16
-INDEX_TAG_SIZE = 8
-"""Tag bytes a bulk entry's index is built from (it keeps six: see ``bulk_form``)."""
 MIN_KEY_SIZE = 32
 
 CitizenId = int | str
@@ -63,8 +61,8 @@ class CommitmentKey:
 
     def commit_block(self, entry_id: str, citizens: Iterable[bytes]) -> tuple[bytes, bytes]:
         """``commit`` and ``lookup_tag`` for many citizens of one entry (each already as
-        ``citizen_bytes``): the raw commitments, 32 bytes each, and the first ``INDEX_TAG_SIZE``
-        bytes of each tag, each concatenated in the citizens' order.
+        ``citizen_bytes``): the raw commitments and the whole lookup HMACs (whose first
+        ``TAG_SIZE`` bytes are ``lookup_tag``), 32 bytes each, concatenated in their order.
 
         The same values as one citizen at a time, at a fraction of the cost: each HMAC is keyed
         (and fed its domain and the entry id) once, then copied per citizen."""
@@ -85,8 +83,7 @@ class CommitmentKey:
             digest.update(blind.digest())
             digest.update(data)
             add_commitment(digest.digest())
-        short = b"".join(tag[:INDEX_TAG_SIZE] for tag in tags)
-        return b"".join(commitments), short
+        return b"".join(commitments), b"".join(tags)
 
 
 class _Hash(Protocol):

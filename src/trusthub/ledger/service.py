@@ -37,7 +37,17 @@ def record(ledger: Ledger, decision: LedgerDecision) -> Receipt:
     go ahead (the exchange answers 503), because an access that is not on the ledger must not
     happen.
     """
-    prepared = prepare(decision, ledger.keys.commitment)
+    return record_prepared(ledger, prepare_entry(ledger, decision))
+
+
+def prepare_entry(ledger: Ledger, decision: LedgerDecision) -> PreparedEntry:
+    """The first half of ``record``: commitments, records and hashes, nothing stored. A recorder
+    with other work to do may run it alongside (a bulk extract does, while writing its file)."""
+    return prepare(decision, ledger.keys.commitment)
+
+
+def record_prepared(ledger: Ledger, prepared: PreparedEntry) -> Receipt:
+    """The second half of ``record``: append the entry and return once it is committed."""
     return ledger.writer.append(prepared, record_timeout(ledger.record_timeout, prepared))
 
 
@@ -279,8 +289,10 @@ __all__ = [
     "get_entry",
     "inclusion_proof",
     "latest_checkpoint",
+    "prepare_entry",
     "record",
     "record_async",
+    "record_prepared",
     "record_proof",
     "tree_size",
 ]
