@@ -1,7 +1,8 @@
 """The used-assertion store: every jti counts once, across transactions, engines and threads.
 
-On SQLite the jti is committed on a companion connection that skips the fsync; these tests hold
-that path to the same promises as PostgreSQL's in-transaction insert.
+A client-credential grant's jti is committed at once on a companion connection (on SQLite one
+that skips the fsync, on PostgreSQL one in autocommit with synchronous_commit off); these tests
+hold that path to the same promises as an insert in the request's own transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from trusthub.db import make_engine, make_session_factory, transaction
-from trusthub.identity.oidc import store
+from trusthub.identity.oidc import driver, store
+from trusthub.identity.oidc.clients import load_client
 from trusthub.identity.oidc.models import UsedAssertion
 from trusthub.models_common import utcnow
 
@@ -113,3 +115,47 @@ def test_only_a_relaxed_grant_skips_the_wal_flush_and_only_for_its_own_transacti
         assert store.remember_assertion(session, "client-1", "strict", utcnow() + timedelta(1))
         assert _synchronous_commit(session) == "on"
     assert not _remember(session_factory, "relaxed") and not _remember(session_factory, "strict")
+
+
+def _remember_relaxed(factory: sessionmaker[Session], jti: str) -> bool:
+    """As a client-credential grant does: the jti is the transaction's one write."""
+    with transaction(factory) as session:
+        store.relax_commit_durability(session)
+        seen = store.remember_assertion(session, "client-1", jti, utcnow() + timedelta(1))
+        assert not driver.has_connection(session)  # the request never took a connection
+        return seen
+
+
+def test_a_relaxed_jti_is_committed_at_once_even_when_the_request_fails(
+    session_factory: sessionmaker[Session],
+) -> None:
+    try:
+        with transaction(session_factory) as session:
+            store.relax_commit_durability(session)
+            assert store.remember_assertion(session, "client-1", "spent", utcnow() + timedelta(1))
+            raise RuntimeError("the token could not be issued")
+    except RuntimeError:
+        pass
+    assert _count(session_factory) == 1
+    assert not _remember_relaxed(session_factory, "spent")
+    assert not _remember(session_factory, "spent")  # nor in a request's own transaction
+
+
+def test_the_token_endpoint_statements_outlive_their_connections(
+    session_factory: sessionmaker[Session], engine: Engine, database_url: str
+) -> None:
+    """The companion pool lends connections unpinged: one found dead is replaced, once."""
+    if not database_url.startswith("postgresql"):
+        return  # a SQLite file has no server to drop connections
+    assert _remember_relaxed(session_factory, "before")
+    with engine.connect() as admin:
+        killed = admin.exec_driver_sql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).scalar()
+    assert killed  # the companion's pooled connection among them
+    with transaction(session_factory) as session:
+        assert load_client(session, "nobody") is None  # a read, on a fresh connection
+    assert _remember_relaxed(session_factory, "after")
+    assert not _remember_relaxed(session_factory, "after")
+    assert not _remember_relaxed(session_factory, "before")

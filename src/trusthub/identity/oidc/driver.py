@@ -2,13 +2,14 @@
 
 A client-credential grant reads one client row and writes one used ``jti``. Through the ORM,
 each statement cost more CPU than the query (session checkout, compilation cache, result
-processing), so these go to the DB-API cursor with the dialect's own SQL. On SQLite they use a
-companion connection that needs no session at all (see ``unsynced``), so a grant that writes
-nothing else never opens one; on PostgreSQL they ride in the request's transaction.
+processing), so these go to the DB-API cursor with the dialect's own SQL, on a companion
+connection that needs no session at all (see ``unsynced``): a grant that writes nothing else
+never opens one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session
 
-_UNSYNCED: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+from trusthub.db import MAX_OVERFLOW, POOL_SIZE
+
+_UNSYNCED: weakref.WeakKeyDictionary[Engine, Engine | None] = weakref.WeakKeyDictionary()
 """Each main engine's companion, which goes (and is disposed) with it."""
 _UNSYNCED_LOCK = threading.Lock()
 
@@ -30,8 +33,35 @@ def _relaxed_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _companion(bind: Engine) -> Engine | None:
+    """The companion of a SQLite file or a PostgreSQL database; None for anything else."""
+    url = bind.url
+    if bind.dialect.name == "postgresql":
+        # Autocommit: a statement is its own transaction, so a read or a jti insert is one round
+        # trip, not BEGIN, statement and COMMIT (and no ping: see _on_companion).
+        return create_engine(
+            url,
+            isolation_level="AUTOCOMMIT",
+            pool_size=POOL_SIZE,
+            max_overflow=MAX_OVERFLOW,
+            pool_reset_on_return=None,  # autocommit leaves no transaction to roll back
+        )
+    if bind.dialect.name != "sqlite":
+        return None
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        return None
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _relaxed_sqlite)
+    return engine
+
+
 def unsynced(bind: Any) -> Engine | None:
-    """A second engine on the same SQLite file, for used jtis only: WAL with synchronous=NORMAL.
+    """A second engine on the same database, for the token endpoint's own statements.
+
+    On PostgreSQL it runs each statement in autocommit; a used jti is inserted there with
+    ``synchronous_commit`` off for that statement alone (``store.remember_assertion``).
+
+    On SQLite it is a second engine on the same file: WAL with synchronous=NORMAL.
 
     The main engine commits with synchronous=FULL (one fsync per commit) for the ledger's sake;
     a used jti does not need that. Its commit is atomic and seen at once by every connection;
@@ -41,18 +71,16 @@ def unsynced(bind: Any) -> Engine | None:
     with ``synchronous_commit = off``); a crash of the process loses nothing. The ledger's own
     connections keep synchronous=FULL: they never come from this engine.
     """
-    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
-        return None
-    url = bind.url
-    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+    if not isinstance(bind, Engine) or bind.dialect.name not in ("sqlite", "postgresql"):
         return None
     with _UNSYNCED_LOCK:
-        engine = _UNSYNCED.get(bind)
-        if engine is None:
-            engine = create_engine(url, connect_args={"check_same_thread": False})
-            event.listen(engine, "connect", _relaxed_sqlite)
-            event.listen(bind, "engine_disposed", lambda _: engine.dispose())
-            _UNSYNCED[bind] = engine
+        if bind in _UNSYNCED:
+            return _UNSYNCED[bind]
+        engine = _companion(bind)
+        if engine is not None:
+            made = engine
+            event.listen(bind, "engine_disposed", lambda _: made.dispose())
+        _UNSYNCED[bind] = engine
         return engine
 
 
@@ -76,23 +104,51 @@ def _session_cursor(session: Session) -> Any:
     return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
-def read_row(
-    session: Session, sql: Mapping[str, str], params: Sequence[Any]
-) -> tuple[Any, ...] | None:
-    """One row of a read, in the dialect's SQL; outside the session on SQLite if it has none."""
-    bind = session.get_bind()
-    side = unsynced(bind) if not has_connection(session) else None
-    if side is not None:
-        connection = side.raw_connection()
+def _on_companion(engine: Engine, sql: str, params: Sequence[Any], fetch: bool) -> Any:
+    """One statement on a companion connection, committed at once: its row, or its rowcount.
+
+    The companion's pool does not ping a connection before lending it (a round trip per
+    statement); a connection found dead instead ends every pooled one and the statement is sent
+    once more on a fresh one. Should the lost one have been a jti insert that did reach the
+    server, the second try finds it spent and the grant is refused, never granted twice.
+    """
+    for attempt in (1, 2):
+        connection = engine.raw_connection()
         try:
             cursor = connection.cursor()
             try:
-                cursor.execute(sql["sqlite"], tuple(params))
-                found = cursor.fetchone()
+                cursor.execute(sql, tuple(params))
+                result = cursor.fetchone() if fetch else int(cursor.rowcount)
             finally:
                 cursor.close()
+            if getattr(connection.dbapi_connection, "autocommit", None) is not True:
+                connection.commit()  # (sqlite3's legacy mode is -1, not True: it commits)
+            return result
+        except BaseException as error:
+            dead = isinstance(error, engine.dialect.loaded_dbapi.Error) and (
+                engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
+            )
+            if dead and attempt == 1:
+                connection.invalidate(error)
+                engine.dispose(close=False)  # the others are as likely dead: a fresh pool
+                continue
+            with contextlib.suppress(Exception):  # a dead connection cannot roll back
+                connection.rollback()
+            raise
         finally:
-            connection.close()  # back to the pool
+            connection.close()  # back to the pool (or gone, if invalidated)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def read_row(
+    session: Session, sql: Mapping[str, str], params: Sequence[Any]
+) -> tuple[Any, ...] | None:
+    """One row of a read, in the dialect's SQL; on the companion if the session has no
+    connection yet (so a grant that writes nothing never checks one out for it)."""
+    bind = session.get_bind()
+    side = unsynced(bind) if not has_connection(session) else None
+    if side is not None:
+        found = _on_companion(side, sql[bind.dialect.name], params, fetch=True)
         return None if found is None else tuple(found)
     cursor = _session_cursor(session)
     try:
@@ -104,21 +160,8 @@ def read_row(
 
 
 def write_committed(engine: Engine, sql: str, params: Sequence[Any]) -> int:
-    """One statement on the DB-API connection itself, committed at once; its rowcount."""
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(sql, tuple(params))
-            count = int(cursor.rowcount)
-        finally:
-            cursor.close()
-        connection.commit()
-    except BaseException:
-        connection.rollback()
-        raise
-    finally:
-        connection.close()  # back to the pool
+    """One statement on a companion connection, committed at once; its rowcount."""
+    count: int = _on_companion(engine, sql, params, fetch=False)
     return count
 
 

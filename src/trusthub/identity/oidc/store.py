@@ -61,8 +61,10 @@ def remember_assertion(session: Session, client_id: str, jti: str, expires_at: d
     """Record a client assertion's jti; False if it was seen before (a replay). One statement.
 
     On SQLite the jti is committed at once on a connection of its own that skips the fsync
-    (see ``driver.unsynced``), unless this transaction has already written; on PostgreSQL it
-    rides in the request's transaction (``relax_commit_durability``).
+    (see ``driver.unsynced``), unless this transaction has already written. On PostgreSQL a
+    relaxed grant (``relax_commit_durability``) commits it at once too, in autocommit with
+    ``synchronous_commit`` off for that statement, unless this transaction has already written;
+    any other jti rides in the request's transaction.
     """
     key = digest(f"{client_id}\x00{jti}")
     dialect = session.get_bind().dialect.name
@@ -73,15 +75,20 @@ def remember_assertion(session: Session, client_id: str, jti: str, expires_at: d
             return driver.write_committed(side, _REMEMBER_SQLITE, (key, stored)) == 1
         return driver.write_in_session(session, _REMEMBER_RETURNING[dialect], (key, stored))
     # RETURNING, not rowcount: rowcount is not portable across drivers
-    statement = _REMEMBER_RELAXED if session.info.get(_RELAXED) else _REMEMBER_RETURNING[dialect]
-    return driver.write_in_session(session, statement, (key, expires_at))
+    if session.info.get(_RELAXED):
+        side = driver.unsynced(session.get_bind())
+        if side is not None and not driver.has_connection(session):
+            return driver.write_committed(side, _REMEMBER_RELAXED, (key, expires_at)) == 1
+        return driver.write_in_session(session, _REMEMBER_RELAXED, (key, expires_at))
+    return driver.write_in_session(session, _REMEMBER_RETURNING[dialect], (key, expires_at))
 
 
 def relax_commit_durability(session: Session) -> None:
-    """``SET LOCAL synchronous_commit TO OFF`` for this transaction only (PostgreSQL).
+    """Let this transaction's used jti skip the wait for the disk (PostgreSQL).
 
-    Sent with the used jti's insert, the grant's one write, rather than as a round trip of its
-    own; a grant that writes nothing has nothing to relax.
+    Sent with the jti's insert, the grant's one write, rather than as a round trip of its own
+    (``SET LOCAL synchronous_commit TO OFF`` in the same statement); a grant that writes
+    nothing has nothing to relax.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.info[_RELAXED] = True
