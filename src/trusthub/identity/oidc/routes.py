@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Annotated, Any, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -71,6 +71,11 @@ _workers = ThreadPoolExecutor(PROTOCOL_THREADS, thread_name_prefix="trusthub-oid
 """One pool for every event loop (tests run several): a plain executor hop costs about a third
 of the CPU of anyio's ``to_thread`` with a capacity limiter, measurable at thousands of grants."""
 
+_machine = ThreadPoolExecutor(1, thread_name_prefix="trusthub-machine")
+"""Client-credential grants' own thread. They never wait for the disk (their one write skips
+the flush, see ``store.remember_assertion``), so a second thread would only fight the first
+for the GIL (measured: about 15% more grants per CPU-second than on the shared four)."""
+
 
 _limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = WeakKeyDictionary()
 
@@ -88,7 +93,9 @@ async def _in_transaction(request: Request, action: Callable[..., T], *args: Any
     return await in_transaction(request.app.state, action, *args)
 
 
-async def in_transaction(state: Any, action: Callable[..., T], *args: Any) -> T:
+async def in_transaction(
+    state: Any, action: Callable[..., T], *args: Any, workers: Executor = _workers
+) -> T:
     """``_in_transaction`` given the app's state rather than a request.
 
     The worker runs in a copy of the caller's context, so log lines keep the request id.
@@ -100,7 +107,7 @@ async def in_transaction(state: Any, action: Callable[..., T], *args: Any) -> T:
             return action(db, *args)
 
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_workers, contextvars.copy_context().run, run)
+    return await loop.run_in_executor(workers, contextvars.copy_context().run, run)
 
 
 async def _read(request: Request, provider: Provider) -> HubRequest | Response:
@@ -184,8 +191,13 @@ async def token(request: Request) -> Response:
 
 async def token_answer(state: Any, provider: Provider, oauth_request: HubRequest) -> Response:
     """The token response, sent only once every release it makes is on the ledger."""
+    machine = oauth_request.form.get("grant_type") == "client_credentials"
     response, releases = await in_transaction(
-        state, flows.token_with_releases, provider, oauth_request
+        state,
+        flows.token_with_releases,
+        provider,
+        oauth_request,
+        workers=_machine if machine else _workers,
     )
     if releases:
         try:
