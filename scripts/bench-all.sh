@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Run every benchmark one after another (never two at once: they would measure each other).
-# Usage: scripts/bench-all.sh POSTGRES_URL [name ...]   names: seed ledger identity idp matching release opendata exchange-bulk exchange-online
+# Usage: scripts/bench-all.sh POSTGRES_URL [name ...]   names: seed ledger ledger-bulk identity idp matching release opendata exchange-bulk exchange-online
 #   exchange-bulk
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pg="$1"; shift
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(seed ledger identity idp matching release opendata exchange-bulk exchange-online)
+[ ${#names[@]} -gt 0 ] || names=(seed ledger ledger-bulk identity idp matching release opendata exchange-bulk exchange-online)
 py=.venv/bin/python
 out=benchmarks/out
 mkdir -p "$out"
@@ -26,6 +26,7 @@ for name in "${names[@]}"; do
   case "$name" in
     seed) $py benchmarks/bench_seed.py --postgres-url "$pg" ;;
     ledger) $py benchmarks/bench_ledger.py --postgres-url "$pg" ;;
+    ledger-bulk) $py benchmarks/bench_ledger_bulk.py && $py benchmarks/bench_ledger_bulk.py --database-url "$pg" ;;
     identity) $py benchmarks/bench_identity.py --postgres-url "$pg" ;;
     idp) $py benchmarks/bench_idp.py --postgres-url "$pg" ;;
     matching) $py benchmarks/bench_matching.py ;;

@@ -167,17 +167,16 @@ def get_entry(session: Session, index: int) -> StoredEntry:
     return StoredEntry(index, leaf_input, decode_entry(leaf_input))
 
 
-def _inclusion(
-    session: Session, tree: int, index: int, size: int, bulk: bool = False
-) -> InclusionProof:
-    """In the main log (``tree`` 0) or, with ``bulk``, in the records of entry ``tree - 1``."""
+def _inclusion(session: Session, index: int, size: int) -> InclusionProof:
     ranges = merkle.inclusion_ranges(index, size)
     needed = merkle.nodes_for([*ranges, (0, size), (index, index + 1)])
-    if bulk:
-        nodes = bulk_store.read_nodes(session.connection(), tree - 1, needed)
-    else:
-        nodes = store.read_nodes(session.connection(), tree, needed)
+    nodes = store.read_nodes(session.connection(), MAIN_TREE, needed)
+    return _proof(nodes, ranges, index, size)
 
+
+def _proof(
+    nodes: dict[merkle.Node, bytes], ranges: list[tuple[int, int]], index: int, size: int
+) -> InclusionProof:
     def lookup(level: int, position: int) -> bytes:
         return nodes[(level, position)]
 
@@ -195,7 +194,7 @@ def inclusion_proof(session: Session, index: int, tree_size: int | None = None) 
     size = _size(session, tree_size)
     if not 0 <= index < size:
         raise _invalid("index", "must be below tree_size")
-    return _inclusion(session, MAIN_TREE, index, size)
+    return _inclusion(session, index, size)
 
 
 def consistency_proof(session: Session, first: int, second: int | None = None) -> ConsistencyProof:
@@ -230,8 +229,11 @@ def record_proof(
         raise _invalid("index", "is not a bulk entry")
     if not 0 <= position < records.count:
         raise _invalid("position", f"must be below the entry's {records.count} records")
-    subtree = _inclusion(session, index + 1, position, records.count, bulk=True)
-    record_input = bulk_store.read_records(session.connection(), index, [position])[position]
+    ranges = merkle.inclusion_ranges(position, records.count)
+    needed = merkle.nodes_for([*ranges, (0, records.count), (position, position + 1)])
+    nodes, read = bulk_store.read_nodes(session.connection(), index, needed, [position])
+    subtree = _proof(nodes, ranges, position, records.count)
+    record_input = read[position]
     return RecordProof(
         index=index,
         position=position,
