@@ -3,8 +3,13 @@ those of one citizen at a time: commitments, record inputs, tiles, root, index a
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -305,3 +310,39 @@ def test_rows_tiles_and_root_at_the_edges_of_a_row(count: int) -> None:
     assert prepared.records is not None
     assert len(prepared.records.rows) == -(-count // 256)
     _one_at_a_time(prepared, citizens, KEY)
+
+
+ORPHANED = """
+import sys, time
+from trusthub.ledger import bulk_workers
+
+workers = bulk_workers.Workers(2)
+print(" ".join(str(w.process.pid) for w in workers._workers), flush=True)
+time.sleep(600)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status  # ended, waiting for its new parent to reap it
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    """SIGKILL the process that started them: the workers read the end of their input and exit."""
+    script = tmp_path / "parent.py"
+    script.write_text(ORPHANED)
+    parent = subprocess.Popen(  # noqa: S603 - our own script, our interpreter
+        [sys.executable, str(script)], stdout=subprocess.PIPE
+    )
+    assert parent.stdout is not None
+    pids = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(pids) == 2 and not any(_gone(pid) for pid in pids)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_gone(pid) for pid in pids)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -119,17 +120,23 @@ class Workers:
 
 
 def serve(tasks: Connection, results: Connection, table: dict[str, Callable[..., Any]]) -> None:
-    """A worker's loop: one task in, one result out, until the parent closes the pipe."""
+    """A worker's loop: one task in, one result out, until the parent closes the pipe (or
+    goes away: then the worker simply ends)."""
+    # Ctrl-C reaches the whole process group: the parent decides, and closes our pipe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             name, arguments = marshal.loads(tasks.recv_bytes())  # noqa: S302 - our parent
-        except EOFError:
+        except (EOFError, OSError):
             return
         try:
             reply: tuple[str, Any] = ("ok", table[name](*arguments))
         except Exception as error:
             reply = ("error", type(error).__name__)
-        results.send_bytes(marshal.dumps(reply))
+        try:
+            results.send_bytes(marshal.dumps(reply))
+        except OSError:
+            return
 
 
 if __name__ == "__main__":
