@@ -25,7 +25,6 @@ from trusthub.identity.broker.config import (
     broker_setup,
     key_store,
 )
-from trusthub.identity.broker.decide import ask_for
 from trusthub.identity.oidc import flows, sessions
 from trusthub.identity.oidc.flows import Browser, Refusal, ToSignIn
 from trusthub.identity.oidc.provider import Provider, get_provider
@@ -148,13 +147,16 @@ async def _start(request: Request, handle: str | None, slug: str, csrf: str) -> 
         service.check_form(csrf, current.binding)
         assert current.binding is not None
         check_rate(request)
-        wanted, _ = await _tx(request, service.need, handle, current.binding)
-        idp = service.chosen(setup, slug)
-        asked = ask_for(wanted.target, linked=True)
         trip = await anyio.to_thread.run_sync(
-            service.outbound, hub, idp, asked, _transport(request)
+            service.start_trip,
+            request.app.state.sessions,
+            hub,
+            setup,
+            handle,
+            slug,
+            current.binding,
+            _transport(request),
         )
-        await _tx(request, service.remember_trip, idp, trip, asked, wanted, current.binding)
     except Problem as problem:
         return problem_page(request, problem)
     return _redirect(trip.url)
@@ -185,39 +187,22 @@ async def callback(request: Request) -> Response:
     """Back from the identity provider: verify everything, then start the hub session."""
     hub, setup = _hub(request), _setup(request)
     current = browser(request, hub)
-    state = request.query_params.get("state")
-    transport = _transport(request)
+    back = service.Callback(
+        url=hub.url(CALLBACK_PATH) + "?" + request.url.query,
+        state=request.query_params.get("state"),
+        error="error" in request.query_params,
+        binding=current.binding,
+        session=current.session,
+    )
+    factory = request.app.state.sessions
     try:
-        trip = await _tx(request, service.take_trip, state, current.binding)
-        if "error" in request.query_params or not state:
-            raise Problem(
-                400,
-                "You did not finish proving who you are",
-                "Go back to the service and try again, or choose another identity provider.",
-                kind="provider-error",
-            )
-        url = hub.url(CALLBACK_PATH) + "?" + request.url.query
-        answer = await anyio.to_thread.run_sync(
-            service.redeem, hub, setup, trip, url, state, transport
+        outcome = await anyio.to_thread.run_sync(
+            service.finish_trip, factory, hub, setup, back, _transport(request)
         )
-        outcome = await _tx(request, service.conclude, hub, setup, trip, answer, current.session)
-        if isinstance(outcome, service.ProveFirst):
-            onward = await anyio.to_thread.run_sync(
-                service.outbound, hub, outcome.idp, outcome.asked, transport
-            )
-            assert current.binding is not None
-            await _tx(
-                request,
-                service.remember_trip,
-                outcome.idp,
-                onward,
-                outcome.asked,
-                outcome.wanted,
-                current.binding,
-            )
-            return _redirect(onward.url)
     except Problem as problem:
         return problem_page(request, problem)
+    if not isinstance(outcome, service.SignedIn):
+        return _redirect(outcome.url)
     response = _redirect(outcome.next_path)
     set_session(response, hub, outcome.token)
     return response

@@ -1,8 +1,10 @@
 """The broker's one action layer: send the citizen to an identity provider, and take them back.
 
 A trip has three steps so that no database transaction is open while the hub talks to a
-provider: ``begin`` reads what the service needs, ``outbound``/``redeem`` talk to the provider,
+provider: ``need`` reads what the service needs, ``outbound``/``redeem`` talk to the provider,
 and ``conclude`` spends the trip once, judges the verified answer and starts the hub session.
+``start_trip`` and ``finish_trip`` run the steps in turn in one worker thread, each database
+step in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from trusthub.db import transaction
 from trusthub.identity.broker import client, link
 from trusthub.identity.broker.config import (
     CALLBACK_PATH,
@@ -229,6 +232,17 @@ def redeem(
 
 
 @dataclass(frozen=True)
+class Callback:
+    """What the browser brought back from the provider: the callback's query and its cookies."""
+
+    url: str
+    state: str | None
+    error: bool
+    binding: str | None
+    session: str | None
+
+
+@dataclass(frozen=True)
 class SignedIn:
     """The hub session started: its cookie value, and where the citizen goes now."""
 
@@ -277,3 +291,55 @@ def conclude(
     sessions.end_session(db, previous_session)
     token = sessions.start_session(db, citizen_id, verdict.held, BROKER_METHOD)
     return SignedIn(token, trip.wanted.next_path)
+
+
+def start_trip(
+    factory: sessionmaker[Session],
+    hub: Provider,
+    setup: BrokerSetup,
+    handle: str | None,
+    slug: str,
+    binding: str,
+    transport: httpx.BaseTransport | None,
+) -> client.Outbound:
+    """Where to send the citizen: the chosen provider, asked for what the service needs."""
+    with transaction(factory) as db:
+        wanted, _ = need(db, handle, binding)
+    idp = chosen(setup, slug)
+    asked = ask_for(wanted.target, linked=True)
+    trip = outbound(hub, idp, asked, transport)
+    with transaction(factory) as db:
+        remember_trip(db, idp, trip, asked, wanted, binding)
+    return trip
+
+
+def finish_trip(
+    factory: sessionmaker[Session],
+    hub: Provider,
+    setup: BrokerSetup,
+    callback: Callback,
+    transport: httpx.BaseTransport | None,
+) -> SignedIn | client.Outbound:
+    """The callback's answer: signed in, or back to the provider to prove identity first.
+
+    The trip is spent first, in a transaction of its own, whatever the provider answered.
+    """
+    with transaction(factory) as db:
+        trip = take_trip(db, callback.state, callback.binding)
+    if callback.error or not callback.state:
+        raise Problem(
+            400,
+            "You did not finish proving who you are",
+            "Go back to the service and try again, or choose another identity provider.",
+            kind="provider-error",
+        )
+    answer = redeem(hub, setup, trip, callback.url, callback.state, transport)
+    with transaction(factory) as db:
+        outcome = conclude(db, hub, setup, trip, answer, callback.session)
+    if isinstance(outcome, SignedIn):
+        return outcome
+    assert callback.binding is not None  # take_trip refuses a callback without one
+    onward = outbound(hub, outcome.idp, outcome.asked, transport)
+    with transaction(factory) as db:
+        remember_trip(db, outcome.idp, onward, outcome.asked, outcome.wanted, callback.binding)
+    return onward
