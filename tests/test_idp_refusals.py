@@ -200,3 +200,13 @@ def test_userinfo_needs_a_live_token(idp: IdpWorld) -> None:
     forged = {"Authorization": "Bearer not-a-token"}
     assert idp.client.get("/idp/post-office/oauth2/userinfo", headers=forged).status_code == 401
     assert ISSUER.endswith("/idp/post-office")
+
+
+def test_a_nonce_that_got_a_code_is_refused_the_next_time(idp: IdpWorld) -> None:
+    answer, _ = start(idp, nonce="used-once")
+    signed = sign_in(idp, answer.headers["location"], "ada")
+    back = idp.client.get(signed.headers["location"], follow_redirects=False)
+    assert "code" in query(back.headers["location"])
+    again, _ = start(idp, nonce="used-once")  # signed in already: answered at once
+    refused = query(again.headers["location"])
+    assert refused["error"] == "invalid_request" and "code" not in refused

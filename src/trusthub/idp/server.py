@@ -76,9 +76,8 @@ class IdTokens(hub.HubOpenIDCode):
 
     server: IdpServer
 
-    def exists_nonce(self, nonce: str, request: Any) -> bool:
-        server = self.server
-        return store.nonce_seen(server.db, server.idp, request.payload.client_id, nonce)
+    def nonce_seen(self, client_id: str, nonce: str) -> bool:
+        return store.nonce_seen(self.server.db, self.server.idp, client_id, nonce)
 
 
 class CodeGrant(hub.AuthorizationCodeGrant):

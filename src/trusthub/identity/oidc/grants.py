@@ -155,9 +155,18 @@ class HubOpenIDCode(OpenIDCode):  # type: ignore[misc]
     def __init__(self, server: HubServer) -> None:
         super().__init__(require_nonce=True)
         self.server = server
+        self._nonces: dict[tuple[str, str], bool] = {}
 
     def exists_nonce(self, nonce: str, request: Any) -> bool:
-        return store.nonce_seen(self.server.db, request.payload.client_id, nonce)
+        """Asked twice per code issued (Authlib validates the request again before answering);
+        read once: nothing between the two checks can issue a code."""
+        key = (request.payload.client_id, nonce)
+        if key not in self._nonces:
+            self._nonces[key] = self.nonce_seen(*key)
+        return self._nonces[key]
+
+    def nonce_seen(self, client_id: str, nonce: str) -> bool:
+        return store.nonce_seen(self.server.db, client_id, nonce)
 
     def resolve_client_private_key(self, client: ClientRecord) -> KeySet:
         return self.server.provider.keyring().signing_set(client.id_token_signed_response_alg)
