@@ -88,7 +88,7 @@ def decode_templates(data: bytes) -> list[Template]:
     return templates
 
 
-def pack_row(numbers: bytes, commitments: bytes) -> bytes:
+def pack_row(numbers: bytes | memoryview, commitments: bytes | memoryview) -> bytes:
     """One stored row: the mark, every record's template number, then every commitment."""
     return MARK + numbers + commitments
 
@@ -123,7 +123,7 @@ def record_inputs(
 
 
 def leaf_hashes(
-    templates: Sequence[Template], numbers: Sequence[int], commitments: bytes
+    templates: Sequence[Template], numbers: Sequence[int], commitments: bytes | memoryview
 ) -> list[bytes]:
     """RFC 9162 leaf hashes of the records, without building each record's bytes."""
     heads = [sha256(merkle.LEAF_PREFIX + head).copy for head, _ in templates]

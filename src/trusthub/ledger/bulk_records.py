@@ -78,7 +78,10 @@ def _commit_part(key: bytes, entry_id: str, ids: bytes) -> tuple[bytes, bytes]:
 
 
 def _hash_part(
-    templates: list[Template], width: int, numbers: bytes, commitments: bytes
+    templates: list[Template],
+    width: int,
+    numbers: bytes | memoryview,
+    commitments: bytes | memoryview,
 ) -> tuple[bytes, bytes]:
     """Pass two: a sorted part's row roots (level 8), and the leaf hashes of a last short row."""
     values = list(numbers) if width == 1 else _unpack(numbers, width)
@@ -87,7 +90,7 @@ def _hash_part(
     return b"".join(roots), b"".join(hashes[len(roots) * ROW :])
 
 
-def _unpack(numbers: bytes, width: int) -> list[int]:
+def _unpack(numbers: bytes | memoryview, width: int) -> list[int]:
     return np.frombuffer(numbers, dtype=f">u{width}").tolist()  # type: ignore[no-any-return]
 
 
@@ -170,12 +173,13 @@ def _build(
         raise EntryError("every citizen needs one of the outcomes")
     order = _commitment_order(commitments, count)
     # One 32-byte item per commitment: a gather of whole items, not of rows of bytes.
-    ordered = np.frombuffer(commitments, dtype=f"V{COMMITMENT_SIZE}")[order].tobytes()
+    gathered = np.frombuffer(commitments, dtype=f"V{COMMITMENT_SIZE}")[order]
+    ordered = gathered.view(np.uint8).data  # the sorted commitments, never copied again
     del commitments
     width = bulk_form.number_width(len(templates))
     numbers = shapes[order].astype(">u1" if width == 1 else f">u{width}").tobytes()
     parts_count = -(-count // PART)
-    sorted_numbers, sorted_commitments = memoryview(numbers), memoryview(ordered)
+    sorted_numbers, sorted_commitments = memoryview(numbers), ordered
     # The workers hash while this thread files the index and packs the rows.
     with ThreadPoolExecutor(1, thread_name_prefix="ledger-records") as side:
         hashing = side.submit(
