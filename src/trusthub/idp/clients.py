@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trusthub.identity.oidc.clients import ClientRecord, check_public_jwks
@@ -38,10 +38,24 @@ def fetch_jwks(uri: str) -> dict[str, Any] | None:
     return keys
 
 
+_CLIENT = select(
+    IdpClient.client_id,
+    IdpClient.name,
+    IdpClient.redirect_uris,
+    IdpClient.token_endpoint_auth_method,
+    IdpClient.jwks,
+    IdpClient.jwks_uri,
+    IdpClient.client_secret_hash,
+).where(IdpClient.idp == bindparam("b_idp"), IdpClient.client_id == bindparam("b_client_id"))
+"""Built once, run on the session's connection: read afresh at every grant, so a changed
+client (keys, redirect URIs) counts from the next request."""
+
+
 def load_client(db: Session, idp: str, client_id: str) -> ClientRecord | None:
     if not isinstance(client_id, str) or len(client_id) > 64:
         return None
-    row = db.scalar(select(IdpClient).where(IdpClient.idp == idp, IdpClient.client_id == client_id))
+    params = {"b_idp": idp, "b_client_id": client_id}
+    row = db.connection().execute(_CLIENT, params).first()
     if row is None:
         return None
     jwks = row.jwks

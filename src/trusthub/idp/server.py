@@ -14,6 +14,7 @@ from typing import Any
 from authlib.oauth2.rfc6749 import AuthorizationServer
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oidc.core import UserInfo as UserInfoClaims
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -48,11 +49,26 @@ class Person:
         return self.sub
 
 
+_SUBJECT = select(IdpAccount.subject).where(IdpAccount.id == bindparam("account_id"))
+"""Built once: the token and UserInfo endpoints need only the account's public subject here."""
+_IDENTITY = select(
+    IdpAccount.given_name,
+    IdpAccount.family_name,
+    IdpAccount.birthdate,
+    IdpAccount.addresses,
+    IdpAccount.gpg45,
+).where(IdpAccount.id == bindparam("account_id"))
+
+
+_SAVE_CODE = insert(IdpCode)
+_SAVE_TOKEN = insert(IdpAccessToken)
+
+
 def person(db: Session, account_id: int, vot: str, auth_time: datetime) -> Person:
-    account = db.get(IdpAccount, account_id)
-    if account is None:
+    subject = db.connection().execute(_SUBJECT, {"account_id": account_id}).scalar()
+    if subject is None:
         raise InvalidTokenError()
-    return Person(account_id, account.subject, vot, auth_time)
+    return Person(account_id, subject, vot, auth_time)
 
 
 class AssertionAuth(hub.PrivateKeyJWT):
@@ -87,23 +103,23 @@ class CodeGrant(hub.AuthorizationCodeGrant):
         user: Person = request.user
         data = request.payload.data
         server: IdpServer = self.server
-        server.db.add(
-            IdpCode(
-                idp=server.idp,
-                code_hash=digest(code),
-                client_id=request.client.client_id,
-                account_id=user.account_id,
-                redirect_uri=request.payload.redirect_uri,
-                scope=request.scope,
-                nonce=data["nonce"],
-                code_challenge=data["code_challenge"],
-                code_challenge_method=data["code_challenge_method"],
-                vot=user.vot,
-                auth_time=user.auth_time,
-                expires_at=utcnow() + timedelta(seconds=CODE_TTL),
-            )
+        server.db.connection().execute(
+            _SAVE_CODE,
+            {
+                "idp": server.idp,
+                "code_hash": digest(code),
+                "client_id": request.client.client_id,
+                "account_id": user.account_id,
+                "redirect_uri": request.payload.redirect_uri,
+                "scope": request.scope,
+                "nonce": data["nonce"],
+                "code_challenge": data["code_challenge"],
+                "code_challenge_method": data["code_challenge_method"],
+                "vot": user.vot,
+                "auth_time": user.auth_time,
+                "expires_at": utcnow() + timedelta(seconds=CODE_TTL),
+            },
         )
-        server.db.flush()
 
     def query_authorization_code(  # type: ignore[override]
         self, code: str, client: ClientRecord
@@ -149,7 +165,8 @@ class AccountInfo(UserInfo):
         return super(UserInfo, self).__call__(request)
 
     def generate_user_info(self, user: Person, scope: str) -> UserInfoClaims:  # type: ignore[override]
-        account = self.server.db.get(IdpAccount, user.account_id)
+        params = {"account_id": user.account_id}
+        account = self.server.db.connection().execute(_IDENTITY, params).first()
         confidence = parse_vector(user.vot).confidence
         who = Identity(None, None, None, (), None)
         if account is not None:
@@ -184,17 +201,18 @@ class IdpServer(AuthorizationServer):  # type: ignore[misc]
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         user: Person = request.user
-        self.db.add(
-            IdpAccessToken(
-                idp=self.idp,
-                token_hash=digest(token["access_token"]),
-                client_id=request.client.client_id,
-                account_id=user.account_id,
-                code_id=request.authorization_code.id,
-                scope=token.get("scope", ""),
-                vot=user.vot,
-                expires_at=utcnow() + timedelta(seconds=int(token["expires_in"])),
-            )
+        self.db.connection().execute(
+            _SAVE_TOKEN,
+            {
+                "idp": self.idp,
+                "token_hash": digest(token["access_token"]),
+                "client_id": request.client.client_id,
+                "account_id": user.account_id,
+                "code_id": request.authorization_code.id,
+                "scope": token.get("scope", ""),
+                "vot": user.vot,
+                "expires_at": utcnow() + timedelta(seconds=int(token["expires_in"])),
+            },
         )
 
     create_oauth2_request = HubServer.create_oauth2_request

@@ -10,7 +10,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -41,17 +41,29 @@ class SignedIn:
     auth_time: datetime
 
 
+_CURRENT = select(
+    IdpSession.id, IdpSession.account_id, IdpSession.credential, IdpSession.auth_time
+).where(
+    IdpSession.idp == bindparam("b_idp"),
+    IdpSession.token_hash == bindparam("hashed"),
+    IdpSession.ended_at.is_(None),
+    IdpSession.expires_at > bindparam("now"),
+)
+"""Statements built once, run on the session's connection: a sign-in reads and writes these
+rows at every step, and building an ORM query each time cost more CPU than running it."""
+_START = insert(IdpSession)
+_END = (
+    update(IdpSession)
+    .where(IdpSession.idp == bindparam("b_idp"), IdpSession.token_hash == bindparam("hashed"))
+    .values(ended_at=bindparam("at"))
+)
+
+
 def current_session(db: Session, idp: str, token: str | None) -> SignedIn | None:
     if not token or len(token) > 128:
         return None
-    row = db.scalar(
-        select(IdpSession).where(
-            IdpSession.idp == idp,
-            IdpSession.token_hash == digest(token),
-            IdpSession.ended_at.is_(None),
-            IdpSession.expires_at > utcnow(),
-        )
-    )
+    params = {"b_idp": idp, "hashed": digest(token), "now": utcnow()}
+    row = db.connection().execute(_CURRENT, params).first()
     if row is None:
         return None
     return SignedIn(row.id, row.account_id, row.credential, as_utc(row.auth_time))
@@ -61,27 +73,23 @@ def start_session(db: Session, idp: str, account_id: int, credential: int) -> st
     """A new session (never a reused one, against fixation); returns the cookie value."""
     token = new_secret()
     now = utcnow()
-    db.add(
-        IdpSession(
-            idp=idp,
-            token_hash=digest(token),
-            account_id=account_id,
-            credential=credential,
-            auth_time=now,
-            expires_at=now + timedelta(seconds=SESSION_TTL),
-        )
+    db.connection().execute(
+        _START,
+        {
+            "idp": idp,
+            "token_hash": digest(token),
+            "account_id": account_id,
+            "credential": credential,
+            "auth_time": now,
+            "expires_at": now + timedelta(seconds=SESSION_TTL),
+        },
     )
-    db.flush()
     return token
 
 
 def end_session(db: Session, idp: str, token: str | None) -> None:
     if token and len(token) <= 128:
-        db.execute(
-            update(IdpSession)
-            .where(IdpSession.idp == idp, IdpSession.token_hash == digest(token))
-            .values(ended_at=utcnow())
-        )
+        db.connection().execute(_END, {"b_idp": idp, "hashed": digest(token), "at": utcnow()})
 
 
 @dataclass(frozen=True)
@@ -93,38 +101,54 @@ class Waiting:
     created_at: datetime
 
 
+_HOLD = insert(IdpPending)
+_WAITING = select(
+    IdpPending.id,
+    IdpPending.binding_hash,
+    IdpPending.client_id,
+    IdpPending.query,
+    IdpPending.target,
+    IdpPending.created_at,
+).where(
+    IdpPending.idp == bindparam("b_idp"),
+    IdpPending.handle_hash == bindparam("hashed"),
+    IdpPending.completed_at.is_(None),
+    IdpPending.expires_at > bindparam("now"),
+)
+_COMPLETE = (
+    update(IdpPending)
+    .where(IdpPending.id == bindparam("pending_id"), IdpPending.completed_at.is_(None))
+    .values(completed_at=bindparam("at"))
+    .returning(IdpPending.id)
+)
+
+
 def hold_request(
     db: Session, idp: str, client_id: str, query: str, target: Vector, binding: str
 ) -> str:
     handle = new_secret()
     now = utcnow()
-    db.add(
-        IdpPending(
-            idp=idp,
-            handle_hash=digest(handle),
-            binding_hash=digest(binding),
-            client_id=client_id,
-            query=query,
-            target=target.text,
-            created_at=now,
-            expires_at=now + timedelta(seconds=PENDING_TTL),
-        )
+    db.connection().execute(
+        _HOLD,
+        {
+            "idp": idp,
+            "handle_hash": digest(handle),
+            "binding_hash": digest(binding),
+            "client_id": client_id,
+            "query": query,
+            "target": target.text,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=PENDING_TTL),
+        },
     )
-    db.flush()
     return handle
 
 
 def waiting_request(db: Session, idp: str, handle: str, binding: str | None) -> Waiting | None:
     if not handle or len(handle) > 128 or not binding:
         return None
-    row = db.scalar(
-        select(IdpPending).where(
-            IdpPending.idp == idp,
-            IdpPending.handle_hash == digest(handle),
-            IdpPending.completed_at.is_(None),
-            IdpPending.expires_at > utcnow(),
-        )
-    )
+    params = {"b_idp": idp, "hashed": digest(handle), "now": utcnow()}
+    row = db.connection().execute(_WAITING, params).first()
     if row is None or not hmac.compare_digest(row.binding_hash, digest(binding)):
         return None
     target = parse_vector(row.target)
@@ -132,12 +156,7 @@ def waiting_request(db: Session, idp: str, handle: str, binding: str | None) -> 
 
 
 def complete_request(db: Session, waiting: Waiting) -> bool:
-    done = db.execute(
-        update(IdpPending)
-        .where(IdpPending.id == waiting.id, IdpPending.completed_at.is_(None))
-        .values(completed_at=utcnow())
-        .returning(IdpPending.id)
-    )
+    done = db.connection().execute(_COMPLETE, {"pending_id": waiting.id, "at": utcnow()})
     return done.first() is not None
 
 
@@ -176,22 +195,46 @@ class IssuedCode(AuthlibCode):
     auth_time: datetime
 
 
+_SPEND = (
+    update(IdpCode)
+    .where(
+        IdpCode.idp == bindparam("b_idp"),
+        IdpCode.code_hash == bindparam("hashed"),
+        IdpCode.client_id == bindparam("b_client_id"),
+        IdpCode.used_at.is_(None),
+        IdpCode.expires_at > bindparam("now"),
+    )
+    .values(used_at=bindparam("now"))
+    .returning(
+        IdpCode.id,
+        IdpCode.client_id,
+        IdpCode.account_id,
+        IdpCode.redirect_uri,
+        IdpCode.scope,
+        IdpCode.nonce,
+        IdpCode.code_challenge,
+        IdpCode.code_challenge_method,
+        IdpCode.vot,
+        IdpCode.auth_time,
+    )
+)
+_NONCE = (
+    select(IdpCode.id)
+    .where(
+        IdpCode.idp == bindparam("b_idp"),
+        IdpCode.client_id == bindparam("b_client_id"),
+        IdpCode.nonce == bindparam("b_nonce"),
+    )
+    .limit(1)
+)
+
+
 def consume_code(db: Session, idp: str, code: str, client_id: str) -> IssuedCode | None:
     """Spend a code once; a reuse revokes the tokens it gave (RFC 6749 §4.1.2)."""
     now = utcnow()
     code_hash = digest(code)
-    row = db.scalars(
-        update(IdpCode)
-        .where(
-            IdpCode.idp == idp,
-            IdpCode.code_hash == code_hash,
-            IdpCode.client_id == client_id,
-            IdpCode.used_at.is_(None),
-            IdpCode.expires_at > now,
-        )
-        .values(used_at=now)
-        .returning(IdpCode)
-    ).first()
+    params = {"b_idp": idp, "hashed": code_hash, "b_client_id": client_id, "now": now}
+    row = db.connection().execute(_SPEND, params).first()
     if row is None:
         spent = db.scalar(
             select(IdpCode.id).where(IdpCode.code_hash == code_hash, IdpCode.used_at.is_not(None))
@@ -218,12 +261,8 @@ def consume_code(db: Session, idp: str, code: str, client_id: str) -> IssuedCode
 
 
 def nonce_seen(db: Session, idp: str, client_id: str, nonce: str) -> bool:
-    found = db.scalar(
-        select(IdpCode.id)
-        .where(IdpCode.idp == idp, IdpCode.client_id == client_id, IdpCode.nonce == nonce)
-        .limit(1)
-    )
-    return found is not None
+    params = {"b_idp": idp, "b_client_id": client_id, "b_nonce": nonce}
+    return db.connection().execute(_NONCE, params).first() is not None
 
 
 @dataclass(frozen=True)
@@ -234,33 +273,36 @@ class LiveToken:
     vot: str
 
 
+_LIVE = select(
+    IdpAccessToken.client_id,
+    IdpAccessToken.account_id,
+    IdpAccessToken.scope,
+    IdpAccessToken.vot,
+).where(
+    IdpAccessToken.idp == bindparam("b_idp"),
+    IdpAccessToken.token_hash == bindparam("hashed"),
+    IdpAccessToken.revoked_at.is_(None),
+    IdpAccessToken.expires_at > bindparam("now"),
+)
+_FAILURES = select(IdpAttempt.at).where(
+    IdpAttempt.key_hash == bindparam("hashed"), IdpAttempt.at > bindparam("since")
+)
+_FAILED = insert(IdpAttempt)
+
+
 def live_token(db: Session, idp: str, token: str) -> LiveToken | None:
-    row = db.execute(
-        select(
-            IdpAccessToken.client_id,
-            IdpAccessToken.account_id,
-            IdpAccessToken.scope,
-            IdpAccessToken.vot,
-        ).where(
-            IdpAccessToken.idp == idp,
-            IdpAccessToken.token_hash == digest(token),
-            IdpAccessToken.revoked_at.is_(None),
-            IdpAccessToken.expires_at > utcnow(),
-        )
-    ).first()
+    params = {"b_idp": idp, "hashed": digest(token), "now": utcnow()}
+    row = db.connection().execute(_LIVE, params).first()
     return None if row is None else LiveToken(*row)
 
 
 def failures_since(db: Session, key_hash: str, since: datetime) -> list[datetime]:
-    rows = db.scalars(
-        select(IdpAttempt.at).where(IdpAttempt.key_hash == key_hash, IdpAttempt.at > since)
-    )
+    rows = db.connection().execute(_FAILURES, {"hashed": key_hash, "since": since}).scalars()
     return [as_utc(at) for at in rows]
 
 
 def record_failure(db: Session, key_hash: str, at: datetime) -> None:
-    db.add(IdpAttempt(key_hash=key_hash, at=at))
-    db.flush()
+    db.connection().execute(_FAILED, {"key_hash": key_hash, "at": at})
 
 
 def purge_expired(db: Session, now: datetime | None = None) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from trusthub.identity.broker.models import ProviderLink
@@ -26,18 +26,27 @@ def subject_hash(key: bytes, provider: str, subject: str) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def linked_citizen(db: Session, provider: str, hashed: str) -> int | None:
-    citizen_id = db.scalar(
-        select(ProviderLink.citizen_id).where(
-            ProviderLink.provider == provider, ProviderLink.subject_hash == hashed
-        )
+_LINKED = (
+    update(ProviderLink)
+    .where(
+        ProviderLink.provider == bindparam("b_provider"),
+        ProviderLink.subject_hash == bindparam("hashed"),
     )
-    if citizen_id is not None:
-        db.execute(
-            update(ProviderLink)
-            .where(ProviderLink.provider == provider, ProviderLink.subject_hash == hashed)
-            .values(last_used_at=utcnow())
-        )
+    .values(last_used_at=bindparam("at"))
+    .returning(ProviderLink.citizen_id)
+)
+"""Built once, run on the session's connection: one statement finds the link and marks it used."""
+_LINK = insert(ProviderLink)
+_NAMED = select(Citizen.id).where(
+    func.lower(Citizen.given_name) == bindparam("given"),
+    func.lower(Citizen.family_name) == bindparam("family"),
+    Citizen.date_of_birth == bindparam("born"),
+)
+
+
+def linked_citizen(db: Session, provider: str, hashed: str) -> int | None:
+    params = {"b_provider": provider, "hashed": hashed, "at": utcnow()}
+    citizen_id: int | None = db.connection().execute(_LINKED, params).scalar()
     return citizen_id
 
 
@@ -60,13 +69,8 @@ def find_citizen(db: Session, userinfo: Mapping[str, Any]) -> int | None:
         birth = date.fromisoformat(str(born))
     except ValueError:
         return None
-    rows = db.scalars(
-        select(Citizen.id).where(
-            func.lower(Citizen.given_name) == str(given).lower(),
-            func.lower(Citizen.family_name) == str(family).lower(),
-            Citizen.date_of_birth == birth,
-        )
-    ).all()
+    params = {"given": str(given).lower(), "family": str(family).lower(), "born": birth}
+    rows = list(db.connection().execute(_NAMED, params).scalars())
     postcodes = _postcodes(userinfo.get("address"))
     if postcodes and len(rows) > 1:
         addresses = db.scalars(select(CitizenAddress).where(CitizenAddress.citizen_id.in_(rows)))
@@ -79,16 +83,16 @@ def find_citizen(db: Session, userinfo: Mapping[str, Any]) -> int | None:
 
 def link(db: Session, citizen_id: int, provider: str, hashed: str) -> None:
     now = utcnow()
-    db.add(
-        ProviderLink(
-            citizen_id=citizen_id,
-            provider=provider,
-            subject_hash=hashed,
-            linked_at=now,
-            last_used_at=now,
-        )
+    db.connection().execute(
+        _LINK,
+        {
+            "citizen_id": citizen_id,
+            "provider": provider,
+            "subject_hash": hashed,
+            "linked_at": now,
+            "last_used_at": now,
+        },
     )
-    db.flush()
 
 
 def links_of(db: Session, citizen_id: int) -> list[ProviderLink]:

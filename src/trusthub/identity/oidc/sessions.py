@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from trusthub.identity.oidc.clients import digest
@@ -51,16 +51,27 @@ class SignedIn:
     auth_time: datetime
 
 
+_CURRENT = select(
+    CitizenSession.id, CitizenSession.citizen_id, CitizenSession.held, CitizenSession.auth_time
+).where(
+    CitizenSession.token_hash == bindparam("token_hash"),
+    CitizenSession.ended_at.is_(None),
+    CitizenSession.expires_at > bindparam("now"),
+)
+"""Statements built once, run on the session's connection: a flow reads and writes these rows
+at every step, and building an ORM query each time cost more CPU than running it."""
+_START = insert(CitizenSession)
+_END = (
+    update(CitizenSession)
+    .where(CitizenSession.token_hash == bindparam("hashed"), CitizenSession.ended_at.is_(None))
+    .values(ended_at=bindparam("at"))
+)
+
+
 def current_session(db: Session, token: str | None) -> SignedIn | None:
     if not token or len(token) > 128:
         return None
-    row = db.scalar(
-        select(CitizenSession).where(
-            CitizenSession.token_hash == digest(token),
-            CitizenSession.ended_at.is_(None),
-            CitizenSession.expires_at > utcnow(),
-        )
-    )
+    row = db.connection().execute(_CURRENT, {"token_hash": digest(token), "now": utcnow()}).first()
     if row is None:
         return None
     return SignedIn(row.id, row.citizen_id, parse_vector(row.held), as_utc(row.auth_time))
@@ -70,28 +81,48 @@ def start_session(db: Session, citizen_id: int, held: Vector, method: str) -> st
     """A new session (never a reused one, against fixation); returns the cookie value."""
     token = new_secret()
     now = utcnow()
-    db.add(
-        CitizenSession(
-            token_hash=digest(token),
-            citizen_id=citizen_id,
-            held=held.text,
-            method=method,
-            auth_time=now,
-            expires_at=now + timedelta(seconds=SESSION_TTL),
-        )
+    db.connection().execute(
+        _START,
+        {
+            "token_hash": digest(token),
+            "citizen_id": citizen_id,
+            "held": held.text,
+            "method": method,
+            "auth_time": now,
+            "expires_at": now + timedelta(seconds=SESSION_TTL),
+        },
     )
-    db.flush()
     return token
 
 
 def end_session(db: Session, token: str | None) -> None:
     if not token or len(token) > 128:
         return
-    db.execute(
-        update(CitizenSession)
-        .where(CitizenSession.token_hash == digest(token), CitizenSession.ended_at.is_(None))
-        .values(ended_at=utcnow())
+    db.connection().execute(_END, {"hashed": digest(token), "at": utcnow()})
+
+
+_HOLD = insert(PendingAuthorization)
+_WAITING = select(
+    PendingAuthorization.id,
+    PendingAuthorization.binding_hash,
+    PendingAuthorization.client_id,
+    PendingAuthorization.query,
+    PendingAuthorization.target,
+    PendingAuthorization.created_at,
+).where(
+    PendingAuthorization.handle_hash == bindparam("handle_hash"),
+    PendingAuthorization.completed_at.is_(None),
+    PendingAuthorization.expires_at > bindparam("now"),
+)
+_COMPLETE = (
+    update(PendingAuthorization)
+    .where(
+        PendingAuthorization.id == bindparam("pending_id"),
+        PendingAuthorization.completed_at.is_(None),
     )
+    .values(completed_at=bindparam("at"))
+    .returning(PendingAuthorization.id)
+)
 
 
 def hold_request(
@@ -109,18 +140,18 @@ def hold_request(
     """
     handle = new_secret()
     now = utcnow()
-    db.add(
-        PendingAuthorization(
-            handle_hash=digest(handle),
-            binding_hash=digest(binding),
-            client_id=client_id,
-            query=query,
-            target=target.text,
-            created_at=since or now,
-            expires_at=now + timedelta(seconds=PENDING_TTL),
-        )
+    db.connection().execute(
+        _HOLD,
+        {
+            "handle_hash": digest(handle),
+            "binding_hash": digest(binding),
+            "client_id": client_id,
+            "query": query,
+            "target": target.text,
+            "created_at": since or now,
+            "expires_at": now + timedelta(seconds=PENDING_TTL),
+        },
     )
-    db.flush()
     return handle
 
 
@@ -138,13 +169,8 @@ class Waiting:
 def waiting_request(db: Session, handle: str, binding: str | None) -> Waiting | None:
     if not handle or len(handle) > 128 or not binding:
         return None
-    row = db.scalar(
-        select(PendingAuthorization).where(
-            PendingAuthorization.handle_hash == digest(handle),
-            PendingAuthorization.completed_at.is_(None),
-            PendingAuthorization.expires_at > utcnow(),
-        )
-    )
+    params = {"handle_hash": digest(handle), "now": utcnow()}
+    row = db.connection().execute(_WAITING, params).first()
     if row is None or not hmac.compare_digest(row.binding_hash, digest(binding)):
         return None
     return Waiting(
@@ -154,12 +180,7 @@ def waiting_request(db: Session, handle: str, binding: str | None) -> Waiting | 
 
 def complete_request(db: Session, waiting: Waiting) -> bool:
     """Mark a held request used; False if it was already (a second tab, a replayed link)."""
-    done = db.execute(
-        update(PendingAuthorization)
-        .where(PendingAuthorization.id == waiting.id, PendingAuthorization.completed_at.is_(None))
-        .values(completed_at=utcnow())
-        .returning(PendingAuthorization.id)
-    )
+    done = db.connection().execute(_COMPLETE, {"pending_id": waiting.id, "at": utcnow()})
     return done.first() is not None
 
 
