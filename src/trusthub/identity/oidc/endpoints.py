@@ -13,6 +13,7 @@ from authlib.oidc.core import UserInfo as UserInfoClaims
 from authlib.oidc.core import UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from joserfc.jwk import KeySet
+from sqlalchemy import bindparam, select
 
 from trusthub.identity.broker import core_identity
 from trusthub.identity.broker.config import key_store
@@ -94,6 +95,12 @@ class _RequestProtector(ResourceProtector):  # type: ignore[misc]
         return token
 
 
+_NAMES = select(Citizen.given_name, Citizen.family_name, Citizen.date_of_birth).where(
+    Citizen.id == bindparam("citizen_id")
+)
+"""Built once: UserInfo needs three columns of the citizen, not the whole record."""
+
+
 class UserInfo(UserInfoEndpoint):  # type: ignore[misc]
     """``sub`` for every valid token; profile claims only for an identity proven to P2 or more."""
 
@@ -115,7 +122,8 @@ class UserInfo(UserInfoEndpoint):  # type: ignore[misc]
         released = released_claims(scopes, confidence, allowed)
         person = None
         if "profile" in scopes and confidence >= PROFILE_MIN_CONFIDENCE:
-            citizen = self.server.db.get(Citizen, user.citizen_id)
+            params = {"citizen_id": user.citizen_id}
+            citizen = self.server.db.connection().execute(_NAMES, params).first()
             if citizen is not None:
                 person = Person(citizen.given_name, citizen.family_name, citizen.date_of_birth)
         claims = userinfo_claims(user.sub, scopes, confidence, person)
