@@ -137,21 +137,37 @@ class IssuedCode(AuthlibCode):
     auth_time: datetime
 
 
+_SPEND = (
+    update(AuthorizationCode)
+    .where(
+        AuthorizationCode.code_hash == bindparam("hashed"),
+        AuthorizationCode.client_id == bindparam("b_client_id"),
+        AuthorizationCode.used_at.is_(None),
+        AuthorizationCode.expires_at > bindparam("now"),
+    )
+    .values(used_at=bindparam("now"))
+    .returning(
+        AuthorizationCode.id,
+        AuthorizationCode.client_id,
+        AuthorizationCode.citizen_id,
+        AuthorizationCode.redirect_uri,
+        AuthorizationCode.scope,
+        AuthorizationCode.nonce,
+        AuthorizationCode.code_challenge,
+        AuthorizationCode.code_challenge_method,
+        AuthorizationCode.vot,
+        AuthorizationCode.auth_time,
+    )
+)
+"""Built once, run on the session's connection: one statement spends the code and reads it."""
+
+
 def consume_code(session: Session, code: str, client_id: str) -> IssuedCode | None:
     """Spend a code once: the first redemption wins; a reuse revokes what the code gave."""
     now = utcnow()
     code_hash = digest(code)
-    row = session.scalars(
-        update(AuthorizationCode)
-        .where(
-            AuthorizationCode.code_hash == code_hash,
-            AuthorizationCode.client_id == client_id,
-            AuthorizationCode.used_at.is_(None),
-            AuthorizationCode.expires_at > now,
-        )
-        .values(used_at=now)
-        .returning(AuthorizationCode)
-    ).first()
+    params = {"hashed": code_hash, "b_client_id": client_id, "now": now}
+    row = session.connection().execute(_SPEND, params).first()
     if row is None:
         spent = session.scalar(
             select(AuthorizationCode.id).where(
