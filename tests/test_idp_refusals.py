@@ -139,10 +139,14 @@ def test_a_wrong_pkce_verifier_gets_no_token(idp: IdpWorld) -> None:
     assert redeem(idp, code, verifier).status_code == 400  # and the code is spent
 
 
-def test_a_code_works_once(idp: IdpWorld) -> None:
+def test_a_code_works_once_and_a_reuse_revokes_its_token(idp: IdpWorld) -> None:
     code, verifier = code_for(idp)
-    assert redeem(idp, code, verifier).status_code == 200
+    first = redeem(idp, code, verifier)
+    assert first.status_code == 200
+    bearer = {"authorization": f"Bearer {first.json()['access_token']}"}
+    assert idp.client.get("/idp/post-office/oauth2/userinfo", headers=bearer).status_code == 200
     assert redeem(idp, code, verifier).json()["error"] == "invalid_grant"
+    assert idp.client.get("/idp/post-office/oauth2/userinfo", headers=bearer).status_code == 401
 
 
 def test_a_wrong_client_secret_gets_no_token(idp: IdpWorld) -> None:
