@@ -4,15 +4,19 @@ privacy split kept both ways and every release on the ledger before the tokens."
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from broker_world import IDP, prove, through_broker
+from broker_world import IDP, at_provider, choose_provider, prove, through_broker
 from identity_world import ADA, ISSUER, World, auth_request, query_of, redeem
+from trusthub.identity.broker.client import discover, forget
+from trusthub.identity.broker.config import broker_setup, find
 from trusthub.identity.oidc.claims import CORE_IDENTITY_CLAIM
+from trusthub.identity.oidc.keys import rotate_key_file
 from trusthub.ledger import service as ledger_service
 
 
@@ -106,3 +110,31 @@ def test_signing_in_to_the_account_page_itself(brokered: World) -> None:
     assert answer.status_code == 303 and answer.headers["location"] == "/account"
     account = client.get("/account").text
     assert "Pillarbox" in account and "Cl.Cm.P2" in account
+
+
+def test_a_provider_that_rotates_its_key_mid_sign_in_is_still_believed(
+    brokered: World, tmp_path: Path
+) -> None:
+    """The broker keeps a provider's keys for minutes, and fetches them again for an unknown
+    kid: a rotation counts at once, with no restart and no refused sign-in."""
+    other = "credit-bureau"  # a provider this test's browser has not signed in to
+    prove(brokered, idp=other)
+    provider = find(broker_setup(brokered.settings), other)
+    assert provider is not None
+    forget(provider)
+    rp = brokered.rps["gov"]
+    asked = auth_request(rp, vtr='["Cl.Cm.P2"]', scope="openid profile")
+    answer = brokered.client.get(asked.url, follow_redirects=False)
+    outbound = choose_provider(brokered.client, answer.headers["location"], other)
+    before = {key.kid for key in discover(provider, None).keys}  # as the broker holds them
+
+    new_kid = rotate_key_file(tmp_path / "keys" / "idp" / f"{other}.jwks.json", "ES256", 1)
+    assert new_kid not in before
+
+    back = at_provider(brokered.client, outbound)
+    answer = brokered.client.get(back, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    answer = brokered.client.get(answer.headers["location"], follow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    returned = query_of(answer.headers["location"])
+    assert redeem(brokered, "gov", returned["code"], asked.verifier).status_code == 200
