@@ -18,7 +18,7 @@ from multiprocessing import get_context
 from sqlalchemy import Connection, Engine, func, select, text, union_all
 
 from trusthub.db import make_engine
-from trusthub.ledger import bulk_verify, merkle, tiles
+from trusthub.ledger import bulk_verify, merkle, store, tiles
 from trusthub.ledger.entry import EntryError, decode_entry
 from trusthub.ledger.models import MAIN_TREE, LedgerBundle, LedgerHead, LedgerTile
 from trusthub.ledger.note import NoteError, Verifier, open_checkpoint
@@ -160,7 +160,7 @@ def rebuild(
     base = chunk * CHUNK
     first_bundle = base // tiles.BUNDLE_SIZE
     per_chunk = CHUNK // tiles.BUNDLE_SIZE
-    marker = "%s" if connection.dialect.paramstyle in ("format", "pyformat") else "?"
+    marker = store.marker(connection)
     bundles = {
         int(idx): bytes(data)
         for idx, data in connection.exec_driver_sql(
