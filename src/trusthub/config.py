@@ -66,7 +66,16 @@ class Settings(BaseSettings):
     ledger_writer_process: bool = Field(
         default=False,
         description="Commit ledger batches in a child process of each app process, so appends "
-        "do not share the recorders' GIL (faster under load; see docs/ledger.md).",
+        "do not share the recorders' GIL (faster under load; see docs/ledger.md). The same as "
+        "ledger_writer='process'; ledger_writer, when set, wins.",
+    )
+    ledger_writer: Literal["thread", "process", "shared"] | None = Field(
+        default=None,
+        description="Who commits ledger batches: each app process's writer thread ('thread', "
+        "the default), a child of each ('process'), or one writer server shared by all the app "
+        "processes of a ledger database, merging their batches into one commit ('shared'; "
+        "`trusthub serve --workers N` with N > 1 picks it). An in-memory SQLite ledger always "
+        "uses the thread; see docs/ledger.md.",
     )
     opendata_data_dir: Path = Field(
         default=PROJECT_ROOT / "var" / "opendata",

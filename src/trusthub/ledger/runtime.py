@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from trusthub.config import Settings
 from trusthub.db import make_engine, make_session_factory
 from trusthub.ledger.keys import LedgerKeys, load_keys
-from trusthub.ledger.writer import GroupCommitWriter
+from trusthub.ledger.writer import GroupCommitWriter, WriterMode
 
 
 @dataclass
@@ -45,6 +45,13 @@ def _private(engine: Engine) -> bool:
     )
 
 
+def writer_mode(settings: Settings) -> WriterMode:
+    """``ledger_writer`` if set, else the older ``ledger_writer_process`` flag, else the thread."""
+    if settings.ledger_writer is not None:
+        return settings.ledger_writer
+    return "process" if settings.ledger_writer_process else "thread"
+
+
 def open_ledger(settings: Settings, engine: Engine | None = None) -> Ledger:
     """Readers use the app's engine when the ledger shares its database, else the ledger's own.
 
@@ -59,7 +66,7 @@ def open_ledger(settings: Settings, engine: Engine | None = None) -> Ledger:
     )
     keys = load_keys(settings)
     writer = GroupCommitWriter(
-        writer_engine, keys.signer, settings.ledger_origin, process=settings.ledger_writer_process
+        writer_engine, keys.signer, settings.ledger_origin, mode=writer_mode(settings)
     )
     return Ledger(
         origin=settings.ledger_origin,

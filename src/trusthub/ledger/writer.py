@@ -14,7 +14,7 @@ import contextlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 import structlog
 from sqlalchemy import Connection, Engine
@@ -24,9 +24,14 @@ from trusthub.ledger.models import MAIN_TREE
 from trusthub.ledger.note import Checkpoint, Signer, sign_checkpoint
 from trusthub.ledger.prepare import PreparedEntry, PreparedRecords
 from trusthub.ledger.turns import WritersTurn
+from trusthub.ledger.writer_client import SharedWriter, SharedWriterError
 from trusthub.ledger.writer_process import WriterProcess
 
 log = structlog.get_logger("trusthub.ledger")
+
+WriterMode = Literal["thread", "process", "shared"]
+"""Where a batch is committed: by the writer thread itself, by a child process of this process,
+or by the one writer server that every process of this ledger shares (``writer_server``)."""
 
 
 class LedgerUnavailable(RuntimeError):
@@ -214,8 +219,10 @@ def _expire(loop: asyncio.AbstractEventLoop, waiters: _Waiters) -> None:
 class GroupCommitWriter:
     """The single writer of one ledger database, shared by every recorder in the process.
 
-    With ``process=True`` the database work of each batch runs in a child process
-    (``writer_process``), so the recorders' event loop keeps this process's GIL to itself.
+    With ``mode="process"`` (or ``process=True``) the database work of each batch runs in a child
+    process (``writer_process``), so the recorders' event loop keeps this process's GIL to
+    itself. With ``mode="shared"`` each batch goes to the ledger's writer server, which merges
+    the batches of every process (every uvicorn worker) into one commit (``writer_server``).
     """
 
     def __init__(
@@ -226,10 +233,14 @@ class GroupCommitWriter:
         *,
         max_pending: int = 100_000,
         process: bool = False,
+        mode: WriterMode | None = None,
+        shared_grace: float | None = None,
     ) -> None:
         self.engine = engine
-        self.process = process
+        self.mode: WriterMode = mode or ("process" if process else "thread")
         self._worker: WriterProcess | None = None
+        self._shared: SharedWriter | None = None
+        self._shared_grace = shared_grace
         self.signer = signer
         self.origin = origin
         self.max_pending = max_pending
@@ -256,14 +267,18 @@ class GroupCommitWriter:
                     Checkpoint(self.origin, 0, merkle.EMPTY_ROOT), [self.signer]
                 )
                 store.write_batch(connection, store.Batch(0, {}, {}, [], merkle.EMPTY_ROOT, empty))
-        if self.process and self.engine.url.database in (None, "", ":memory:"):
-            log.warning("ledger.writer_process_needs_a_shared_database")
-            self.process = False  # another process cannot see a private in-memory database
-        if self.process:
-            self._worker = WriterProcess(
-                self.engine.url.render_as_string(hide_password=False), self.signer, self.origin
-            )
+        url = self.engine.url.render_as_string(hide_password=False)
+        if self.mode != "thread" and self.engine.url.database in (None, "", ":memory:"):
+            log.warning("ledger.writer_process_needs_a_shared_database", mode=self.mode)
+            self.mode = "thread"  # another process cannot see a private in-memory database
+        if self.mode == "process":
+            self._worker = WriterProcess(url, self.signer, self.origin)
             self._worker.start()
+        elif self.mode == "shared":
+            self._shared = SharedWriter(url, self.signer, self.origin)
+            if self._shared_grace is not None:
+                self._shared.grace = self._shared_grace
+            self._shared.connect()  # start the server now, not on the first recorder's time
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
@@ -281,6 +296,9 @@ class GroupCommitWriter:
         if self._worker is not None:
             self._worker.stop(timeout)
             self._worker = None
+        if self._shared is not None:
+            self._shared.close(timeout)  # every batch sent is answered or failed by now
+            self._shared = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -389,7 +407,29 @@ class GroupCommitWriter:
                 self._space.notify_all()
             self._commit(batch)
 
+    def _send(self, shared: SharedWriter, batch: _Batch) -> None:
+        """Hand the batch to the writer server; its answer settles it on the line's reader."""
+
+        def settle(first: int, size: int, error: str | None) -> None:
+            if error is None:
+                batch.first, batch.tree_size = first, size
+                self.batches += 1
+            else:
+                log.error("ledger.commit_failed", entries=len(batch.items), error=error)
+                batch.error = SharedWriterError(error)
+            self._finish(batch)
+
+        try:
+            shared.send(batch.items, settle)
+        except Exception as error:  # not sent: nothing of it can be in the log
+            log.error("ledger.commit_failed", entries=len(batch.items), error=type(error).__name__)
+            batch.error = error
+            self._finish(batch)
+
     def _commit(self, batch: _Batch) -> None:
+        if self._shared is not None:
+            self._send(self._shared, batch)
+            return
         try:
             if self._worker is not None:
                 batch.first, batch.tree_size = self._worker.append(batch.items)
@@ -415,8 +455,13 @@ class GroupCommitWriter:
                 self._connection.close()
                 self._connection = None
         finally:
-            batch.done.set()
-            for loop, waiters in batch.waiters.items():
-                # RuntimeError: that event loop has closed; nobody is waiting there any more.
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(_settle, batch, waiters)
+            self._finish(batch)
+
+    @staticmethod
+    def _finish(batch: _Batch) -> None:
+        """The batch is decided: wake its blocking recorders and, on each loop, its async ones."""
+        batch.done.set()
+        for loop, waiters in batch.waiters.items():
+            # RuntimeError: that event loop has closed; nobody is waiting there any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, batch, waiters)
