@@ -123,7 +123,8 @@ def _run(near: Path, progress: Progress | None) -> Iterator[_Run]:
 
 
 def _load_rows(run: _Run, relation: str, columns: tuple[str, ...], use: Use) -> tuple[int, int]:
-    """Stage rows, check identifiers, and decide each subject once: returns (rows, invalid)."""
+    """Stage rows (with only the input ``columns`` the output keeps), check identifiers, and
+    decide each subject once: returns (rows, invalid)."""
     con = run.con
     con.execute(f"CREATE VIEW staged AS {relation}")
     con.execute(
@@ -287,7 +288,10 @@ def run_extract(
         staged = stage(input_path, run.scratch)
         _check_columns(staged.columns, terms.dataset_fields)
         source.register(run.con)
-        rows_in, invalid = _load_rows(run, staged.relation(), staged.columns, use)
+        columns = [f for f in facts.fields if f in staged.columns]
+        # The output takes NHS numbers as cleaned (``_nhs``), and no column it does not name.
+        kept = tuple(c for c in columns if c != SUBJECT_COLUMN)
+        rows_in, invalid = _load_rows(run, staged.relation(), kept, use)
         invalid_rows = _invalid_rows(run) if invalid else []
         if invalid and not skip_invalid:
             raise row_errors(invalid_rows, "have an invalid NHS number (modulus 11)", invalid)
@@ -300,7 +304,6 @@ def run_extract(
         citizens = int(matched.fetchall()[0][0])
         if citizens == 0:
             raise InputRefused("no row names a citizen known to the hub; nothing to extract")
-        columns = [f for f in facts.fields if f in staged.columns]
         key = terms.pseudonym_key
         keys = {} if key is None else {c: key for c in columns if c in terms.identifiers}
         temporary = output_path.parent / f".{output_path.name}.{secrets.token_hex(6)}.tmp"
@@ -367,7 +370,7 @@ def check_opt_outs(
             f"WHERE NOT (_row = 1 AND lower(trim({SUBJECT_COLUMN})) = '{SUBJECT_COLUMN}')"
         )
         source.register(run.con)
-        numbers_in, invalid = _load_rows(run, relation, staged.columns, use)
+        numbers_in, invalid = _load_rows(run, relation, (), use)
         invalid_lines = _invalid_rows(run) if invalid else []
         counts = dict(run.con.execute(sql.removals()).fetchall())
         temporary = output_path.parent / f".{output_path.name}.{secrets.token_hex(6)}.tmp"

@@ -42,20 +42,22 @@ def clean_nhs(column: str) -> str:
 
 
 def valid_nhs(cleaned: str) -> str:
-    """Modulus 11, as ``identifiers.normalise_nhs_number`` decides it, for a cleaned value."""
-    digit = [f"TRY_CAST(substr({cleaned}, {i + 1}, 1) AS INTEGER)" for i in range(10)]
-    total = " + ".join(f"{d} * {w}" for d, w in zip(digit, NHS_WEIGHTS, strict=False))
-    remainder = f"(({total}) % 11)"
-    return (
-        f"(COALESCE(regexp_full_match({cleaned}, '[0-9]{{10}}'), false) "
-        f"AND {remainder} <> 1 AND (11 - {remainder}) % 11 = {digit[9]})"
-    )
+    """Modulus 11, as ``identifiers.normalise_nhs_number`` decides it, for a cleaned value: ten
+    digits whose sum weighted 10 down to 1 is a multiple of 11. (That is the check digit rule:
+    with ``r`` the first nine's weighted sum mod 11, the check digit ``(11 - r) % 11`` makes the
+    whole sum a multiple of 11, and ``r = 1`` would need a check digit of 10, which no digit
+    is.) One sum per value, not the remainder worked out twice."""
+    digits = [f"TRY_CAST(substr({cleaned}, {i + 1}, 1) AS INTEGER)" for i in range(10)]
+    weights = (*NHS_WEIGHTS, 1)
+    total = " + ".join(f"{d} * {w}" for d, w in zip(digits, weights, strict=True))
+    return f"(COALESCE(regexp_full_match({cleaned}, '[0-9]{{10}}'), false) AND ({total}) % 11 = 0)"
 
 
 def stage_rows(columns: Sequence[str]) -> str:
-    """Input rows with the cleaned NHS number and whether it is valid."""
-    kept = ", ".join(quote(c) for c in columns)
-    return f"SELECT _row, {kept}, {clean_nhs(quote('nhs_number'))} AS _nhs FROM staged"  # noqa: S608
+    """Input rows, keeping ``columns`` (only those the output needs), with the cleaned NHS
+    number."""
+    kept = "".join(f"{quote(c)}, " for c in columns)
+    return f"SELECT _row, {kept}{clean_nhs(quote('nhs_number'))} AS _nhs FROM staged"  # noqa: S608
 
 
 def mark_valid() -> str:
