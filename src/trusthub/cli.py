@@ -82,11 +82,16 @@ def serve(
     """Serve the API and the web pages.
 
     The database must already be migrated (`trusthub db upgrade`). Prints the address of each
-    audience's pages and of the API documentation.
+    audience's pages and of the API documentation. With more than one worker, the workers share
+    one ledger writer (TRUSTHUB_LEDGER_WRITER=shared) unless the settings choose another.
     """
+    import os
+
     import uvicorn
 
     settings = get_settings()
+    if workers > 1 and settings.ledger_writer is None and not settings.ledger_writer_process:
+        os.environ["TRUSTHUB_LEDGER_WRITER"] = "shared"  # each worker's settings read it
     host = host or settings.host
     port = port or settings.port
     base = settings.public_url.rstrip("/") or f"http://{host}:{port}"
