@@ -165,6 +165,12 @@ def write_committed(engine: Engine, sql: str, params: Sequence[Any]) -> int:
     return count
 
 
+def row_committed(engine: Engine, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """One statement on a companion connection, committed at once; its first row."""
+    row = _on_companion(engine, sql, params, fetch=True)
+    return None if row is None else tuple(row)
+
+
 def write_in_session(session: Session, sql: str, params: Sequence[Any]) -> bool:
     """One statement in the session's transaction; whether it returned a row (RETURNING)."""
     cursor = _session_cursor(session)

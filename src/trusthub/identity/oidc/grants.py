@@ -125,11 +125,19 @@ class PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
         """Single use: the jti is kept while the assertion counts, and a second use refused."""
         if not isinstance(jti, str) or not 1 <= len(jti) <= 256:
             return False
-        counts_until = claims["exp"]
-        if isinstance(claims.get("iat"), int | float):
-            counts_until = min(counts_until, claims["iat"] + ASSERTION_MAX_LIFETIME)
-        expires_at = datetime.fromtimestamp(counts_until + ASSERTION_LEEWAY, UTC)
-        return store.remember_assertion(self.server.db, claims["sub"], jti, expires_at)
+        return self.remember(claims["sub"], jti, assertion_counts_until(claims))
+
+    def remember(self, client_id: str, jti: str, expires_at: datetime) -> bool:
+        """Record the jti in the request's database session; False if it was used before."""
+        return store.remember_assertion(self.server.db, client_id, jti, expires_at)
+
+
+def assertion_counts_until(claims: Any) -> datetime:
+    """When a used jti may be forgotten: its assertion no longer counts (claims checked)."""
+    counts_until = claims["exp"]
+    if isinstance(claims.get("iat"), int | float):
+        counts_until = min(counts_until, claims["iat"] + ASSERTION_MAX_LIFETIME)
+    return datetime.fromtimestamp(counts_until + ASSERTION_LEEWAY, UTC)
 
 
 class S256Challenge(CodeChallenge):  # type: ignore[misc]
@@ -276,7 +284,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
         longer than the assertion's own (5 minutes at most). Keycloak keeps the same record
         in memory only.
         """
-        store.relax_commit_durability(self.server.db)
+        self.server.relax_durability()
         super().validate_token_request()
 
 

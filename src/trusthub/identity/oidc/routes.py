@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from trusthub.db import transaction
 from trusthub.deps import Admin, AppSettings, DbSession
 from trusthub.identity.broker.routes import check_rate
-from trusthub.identity.oidc import flows, registration, release, signin
+from trusthub.identity.oidc import flows, machine_grant, registration, release, signin
 from trusthub.identity.oidc.flows import Browser, ConfirmLogout, Refusal, SignedOut, ToSignIn
 from trusthub.identity.oidc.metadata import discovery_document, trustmark
 from trusthub.identity.oidc.provider import Provider, get_provider
@@ -192,6 +192,10 @@ async def token(request: Request) -> Response:
 async def token_answer(state: Any, provider: Provider, oauth_request: HubRequest) -> Response:
     """The token response, sent only once every release it makes is on the ledger."""
     machine = oauth_request.form.get("grant_type") == "client_credentials"
+    if machine:
+        answered = await machine_grant.answer(state, provider, oauth_request)
+        if answered is not None:
+            return answered
     response, releases = await in_transaction(
         state,
         flows.token_with_releases,

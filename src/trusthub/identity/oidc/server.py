@@ -24,6 +24,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
+from trusthub.identity.oidc import store
 from trusthub.identity.oidc.clients import ClientRecord, digest, load_client
 from trusthub.identity.oidc.endpoints import EndSession, UserInfo
 from trusthub.identity.oidc.grants import (
@@ -175,6 +176,10 @@ class HubServer(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(ClientCredentialsGrant)
         self.register_endpoint(UserInfo(self))
         self.register_endpoint(EndSession(self))
+
+    def relax_durability(self) -> None:
+        """This request's one write may skip the wait for the disk (client credentials)."""
+        store.relax_commit_durability(self.db)
 
     def query_client(self, client_id: str) -> ClientRecord | None:
         if client_id not in self._clients:

@@ -83,6 +83,17 @@ def remember_assertion(session: Session, client_id: str, jti: str, expires_at: d
     return driver.write_in_session(session, _REMEMBER_RETURNING[dialect], (key, expires_at))
 
 
+def assertion_write(
+    dialect: str, client_id: str, jti: str, expires_at: datetime
+) -> tuple[str, tuple[Any, ...]]:
+    """The statement and parameters that record a jti on their own, committed at once (no
+    fsync wait): it returns a row only if the jti was not seen before."""
+    key = digest(f"{client_id}\x00{jti}")
+    if dialect == "sqlite":
+        return _REMEMBER_RETURNING["sqlite"], (key, _SQLITE_EXPIRES(expires_at))
+    return _REMEMBER_RELAXED, (key, expires_at)
+
+
 def relax_commit_durability(session: Session) -> None:
     """Let this transaction's used jti skip the wait for the disk (PostgreSQL).
 
