@@ -7,9 +7,11 @@ import fcntl
 import marshal
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import stat
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -297,13 +299,19 @@ def test_a_client_of_another_ledger_or_key_is_refused(engine: Engine) -> None:
         writer.stop()
 
 
-def test_the_socket_directory_must_be_ours_alone(tmp_path: object) -> None:
-    base = str(tmp_path)
-    directory = private_directory(base)
-    assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
-    os.chmod(directory, 0o755)  # noqa: S103 - the very thing refused
-    with pytest.raises(PermissionError):
-        private_directory(base)
+def test_the_socket_directory_must_be_ours_alone() -> None:
+    base = tempfile.mkdtemp(prefix="th-")  # short: socket paths are limited to ~100 bytes
+    try:
+        directory = private_directory(base)
+        assert directory.startswith(base)
+        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
+        os.chmod(directory, 0o755)  # noqa: S103 - the very thing refused
+        with pytest.raises(PermissionError):
+            private_directory(base)
+        with pytest.raises(ValueError, match="too long"):
+            private_directory(os.path.join(base, "x" * 100))
+    finally:
+        shutil.rmtree(base)
 
 
 @given(

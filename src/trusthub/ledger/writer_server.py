@@ -64,9 +64,10 @@ def fingerprint(url: str, origin: str, verifier_key: str) -> str:
 
 def private_directory(base: str | None = None) -> str:
     """A directory only this user may enter (made if missing; refused if anyone else could)."""
-    root = base or tempfile.gettempdir()
-    path = os.path.join(root, f"trusthub-{os.getuid()}")
+    path = os.path.join(base or tempfile.gettempdir(), f"trusthub-{os.getuid()}")
     if len(path) > _SOCKET_PATH_MAX - 30:
+        if base is not None:
+            raise ValueError(f"{base} is too long a place for a Unix socket")
         path = f"/tmp/trusthub-{os.getuid()}"  # noqa: S108 - checked below like any other
     os.makedirs(path, mode=0o700, exist_ok=True)
     status = os.lstat(path)
