@@ -6,16 +6,16 @@ raw path, so identifiers in URLs do not reach logs or metric labels.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from typing import Any
 
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,6 +33,16 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 log = structlog.get_logger("trusthub")
 
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(1)
+_log_requests = True
+"""Whether a request's log line would be kept at the configured level (INFO or below)."""
+
+
+def _new_request_id() -> str:
+    """Unique per process and across processes (a random prefix), without a random draw each."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
 
 class _CurrentStderr:
     """Resolve ``sys.stderr`` at each write, so redirections made after start-up are honoured."""
@@ -46,6 +56,8 @@ class _CurrentStderr:
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     """Send structlog and the standard library's records through one JSON (or console) renderer."""
+    global _log_requests  # one process-wide logging configuration
+    _log_requests = logging.getLevelName(level.upper()) <= logging.INFO
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -82,6 +94,37 @@ def route_template(scope: Scope) -> str:
     return root if root else "unmatched"
 
 
+class _RouteMetrics:
+    """The metric children of one (method, route[, status]), looked up once, not per request."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str, int], Any] = {}
+        self.latencies: dict[tuple[str, str], Any] = {}
+
+    def observe(self, method: str, route: str, status: int, elapsed: float) -> None:
+        count = self.counts.get((method, route, status))
+        if count is None:
+            count = self.counts[(method, route, status)] = REQUESTS.labels(
+                method, route, str(status)
+            )
+        latency = self.latencies.get((method, route))
+        if latency is None:
+            latency = self.latencies[(method, route)] = LATENCY.labels(method, route)
+        count.inc()
+        latency.observe(elapsed)
+
+
+_METRICS = _RouteMetrics()
+
+
+def _incoming_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            return text if _REQUEST_ID.match(text) else ""
+    return ""
+
+
 class RequestContextMiddleware:
     """Give each request an id (kept from ``X-Request-ID`` if well formed), log it, count it."""
 
@@ -92,19 +135,17 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Request(scope).headers.get("x-request-id", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = _incoming_id(scope) or _new_request_id()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        id_header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
         try:
@@ -115,15 +156,15 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(scope)
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(elapsed)
-            log.info(
-                "request",
-                method=scope["method"],
-                route=route,
-                status=status,
-                ms=round(elapsed * 1000, 2),
-            )
+            _METRICS.observe(scope["method"], route, status, elapsed)
+            if _log_requests:
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    route=route,
+                    status=status,
+                    ms=round(elapsed * 1000, 2),
+                )
             structlog.contextvars.unbind_contextvars("request_id")
 
 
