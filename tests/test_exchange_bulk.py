@@ -27,6 +27,7 @@ from trusthub.exchange.bulk_input import InputRefused
 from trusthub.exchange.keys import pseudonym_master_key
 from trusthub.exchange.minimise import agreement_pseudonym_key, pseudonym
 from trusthub.exchange.sources import DatabaseSource
+from trusthub.ledger import bulk_records, bulk_workers
 from trusthub.ledger import service as ledger_service
 from trusthub.ledger.verify import verify
 from trusthub.problems import Problem
@@ -117,6 +118,83 @@ def test_pseudonyms_are_the_online_ones_stable_within_and_different_across_agree
     assert first[0].as_py() == pseudonym(key, "nhs_number", ADA) == first[2].as_py()
     assert first[0].as_py() != other[0].as_py()
     assert ADA not in first.to_pylist() + other.to_pylist()
+
+
+@pytest.fixture
+def shared_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worker processes even for a few citizens, and a batch of output per row."""
+    monkeypatch.setattr(bulk_records, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(bulk, "BATCH_ROWS", 1)
+
+
+@pytest.mark.usefixtures("shared_workers")
+def test_on_shared_worker_processes_the_extract_and_its_entry_are_the_same(
+    world: BulkWorld,
+) -> None:
+    here = pq.read_table(_run(world, "research", PATIENTS, output=world.tmp / "a.parquet").output)
+    started = []
+    real = bulk_workers.Workers.__init__
+
+    def counted(self: bulk_workers.Workers, *args: Any) -> None:
+        started.append(args)
+        real(self, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bulk_workers.Workers, "__init__", counted)
+        receipt = _run(world, "research", PATIENTS)
+    assert len(started) == 1  # one pool for the pseudonyms and the entry's records alike
+    table = pq.read_table(receipt.output)
+    assert table.equals(here)
+    key = agreement_pseudonym_key(
+        pseudonym_master_key(world.hub.settings), world.agreements["research"]
+    )
+    assert table.column("nhs_number")[0].as_py() == pseudonym(key, "nhs_number", ADA)
+    with world.ledger.sessions() as session:
+        found = ledger_service.entries_for_citizen(
+            session, world.citizen_ids[BOB], world.ledger.keys.commitment
+        )
+    assert receipt.ledger_index in [e.index for e in found]
+    assert _verifies(world)
+
+
+@pytest.mark.usefixtures("shared_workers")
+def test_when_the_workers_die_the_pseudonyms_are_made_here_alike(
+    world: BulkWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = pq.read_table(_run(world, "research", PATIENTS, output=world.tmp / "a.parquet").output)
+
+    class Dying(bulk_workers.Workers):
+        def submit(self, task: str, *arguments: Any) -> Any:
+            for worker in self._workers:
+                worker.process.kill()
+                worker.process.wait()
+            return super().submit(task, *arguments)
+
+    monkeypatch.setattr(bulk, "Workers", Dying)
+    receipt = _run(world, "research", PATIENTS)
+    assert pq.read_table(receipt.output).equals(here)
+    assert _verifies(world)
+
+
+@pytest.mark.usefixtures("shared_workers")
+def test_a_crash_while_writing_on_workers_leaves_no_output_and_no_entry(
+    world: BulkWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = pq.ParquetWriter.write_table
+    written = []
+
+    def crash(self: pq.ParquetWriter, table: pa.Table, *args: Any) -> None:
+        written.append(table.num_rows)
+        if len(written) == 2:
+            raise OSError("disk gone")
+        real(self, table, *args)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", crash)
+    size = _tree_size(world)
+    with pytest.raises(OSError, match="disk gone"):
+        _run(world, "research", PATIENTS)
+    assert _nothing_left(world) and _tree_size(world) == size
+    assert _verifies(world)
 
 
 def test_every_matched_citizen_finds_their_part_of_one_bulk_entry(world: BulkWorld) -> None:

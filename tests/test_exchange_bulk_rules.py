@@ -4,15 +4,17 @@ column pseudonyms with minimise.pseudonym."""
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trusthub.consent.rules import Use, apply_choices
 from trusthub.consent.state import ChoiceState
+from trusthub.exchange.bulk_pseudonyms import pseudonym_block
 from trusthub.exchange.bulk_rules import ChoiceFacts, choice_table
 from trusthub.exchange.minimise import pseudonym
 from trusthub.exchange.policy import CHOICE_REASONS
-from trusthub.exchange.pseudonyms import pseudonymise_column
+from trusthub.exchange.pseudonyms import pseudonym_column, pseudonymise_column, value_blocks
 from trusthub.ledger.commitments import CommitmentKey
 from trusthub.ledger.entry import CitizenRecord, Outcome, decode_record, encode_record
 from trusthub.ledger.prepare import BulkDecision, CitizenOutcome, prepare
@@ -63,6 +65,31 @@ def test_column_pseudonyms_equal_the_online_ones(
     column = pa.array(values, pa.string())
     expected = [None if v is None else pseudonym(key, name, v) for v in values]
     assert pseudonymise_column(key, name, column).to_pylist() == expected
+
+
+@given(
+    st.lists(st.one_of(st.none(), st.text(max_size=12)), min_size=1, max_size=30),
+    st.integers(0, 10),
+    st.integers(1, 4),
+)
+def test_sliced_and_chunked_columns_travel_as_blocks_and_come_back_alike(
+    values: list[str | None], start: int, chunks: int
+) -> None:
+    key = b"\x07" * 32
+    sliced = pa.array(values, pa.string()).slice(min(start, len(values)))
+    size = -(-len(sliced) // chunks) or 1
+    column = pa.chunked_array(
+        [sliced.slice(i, size) for i in range(0, len(sliced), size)] or [sliced], pa.string()
+    )
+    offsets, data = value_blocks(column)
+    block = pseudonym_block(key, "nino", offsets, data)
+    expected = [None if v is None else pseudonym(key, "nino", v) for v in sliced.to_pylist()]
+    assert pseudonym_column(block, column).to_pylist() == expected
+
+
+def test_a_block_that_does_not_fit_its_column_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not match"):
+        pseudonym_column(b"x" * 42, pa.array(["a"]))
 
 
 def test_different_keys_give_different_pseudonyms() -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,57 @@ def test_workers_give_results_in_order_and_name_a_failure() -> None:
         assert made == [bulk_records._commit_part(KEY._key, "ab" * 16, part) for part in parts]
         with pytest.raises(bulk_workers.WorkerError, match="ValueError"):
             workers.map("commit", [b"short"], ["ab" * 16], [b"1\n"])
+
+
+PSEUDONYMS = "trusthub.exchange.bulk_pseudonyms"
+
+
+def test_one_pool_runs_two_tables_of_tasks_submitted_from_two_threads() -> None:
+    from trusthub.exchange.bulk_pseudonyms import pseudonym_block
+
+    parts = [b"".join(b"%d\n" % c for c in range(k, k + 5)) for k in range(0, 50, 5)]
+    offsets = np.array([0, 3, 3, 7], dtype=np.int64).tobytes()
+    tables = (bulk_workers.RECORDS, PSEUDONYMS)
+    with bulk_workers.Workers(2, tables) as workers, ThreadPoolExecutor(2) as threads:
+        commits = threads.submit(workers.map, "commit", [KEY._key] * 10, ["ab" * 16] * 10, parts)
+        blocks = [
+            threads.submit(
+                lambda: workers.submit("pseudonymise", b"k" * 32, "nhs_number", offsets, b"abcdefg")
+            )
+            for _ in range(6)
+        ]
+        assert commits.result() == [
+            bulk_records._commit_part(KEY._key, "ab" * 16, part) for part in parts
+        ]
+        here = pseudonym_block(b"k" * 32, "nhs_number", offsets, b"abcdefg")
+        assert [job.result().result() for job in blocks] == [here] * 6
+
+
+def test_the_default_pool_runs_records_only() -> None:
+    with (
+        bulk_workers.Workers(1) as workers,
+        pytest.raises(bulk_workers.WorkerError, match="KeyError"),
+    ):
+        workers.map("pseudonymise", [b"k" * 32], ["f"], [b""], [b""])
+
+
+def test_a_killed_worker_fails_its_tasks_instead_of_leaving_them_waiting() -> None:
+    parts = [b"1\n"] * 8
+    with bulk_workers.Workers(2) as workers:
+        for worker in workers._workers:
+            worker.process.kill()
+            worker.process.wait()
+        with pytest.raises(bulk_workers.WorkerError, match="went away"):
+            workers.map("commit", [KEY._key] * 8, ["ab" * 16] * 8, parts)
+
+
+def test_closing_cancels_the_tasks_not_yet_started() -> None:
+    workers = bulk_workers.Workers(1)
+    part = b"".join(b"%d\n" % c for c in range(20_000))
+    jobs = [workers.submit("commit", KEY._key, "ab" * 16, part) for _ in range(50)]
+    workers.close()
+    assert any(job.cancelled() for job in jobs)
+    assert all(job.cancelled() or job.done() for job in jobs)
 
 
 @given(citizens=bulk)

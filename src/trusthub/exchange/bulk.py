@@ -15,10 +15,12 @@ import contextlib
 import os
 import secrets
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -32,12 +34,15 @@ from trusthub.consent.rules import Use
 from trusthub.consent.state import ChoiceState
 from trusthub.exchange import bulk_sql as sql
 from trusthub.exchange.bulk_input import InputRefused, row_errors, stage, stage_csv
+from trusthub.exchange.bulk_pseudonyms import pseudonym_block
 from trusthub.exchange.bulk_rules import choice_table
 from trusthub.exchange.policy import AgreementFacts, Ask, Reason, decide
-from trusthub.exchange.pseudonyms import pseudonymise_column
+from trusthub.exchange.pseudonyms import pseudonym_column, pseudonymise_column, value_blocks
 from trusthub.exchange.sources import CitizenSource
 from trusthub.exchange.terms import Terms, load_terms
+from trusthub.ledger import bulk_records, bulk_workers
 from trusthub.ledger import service as ledger_service
+from trusthub.ledger.bulk_workers import WorkerError, Workers
 from trusthub.ledger.entry import Outcome
 from trusthub.ledger.prepare import BulkDecision, CitizenColumns
 from trusthub.ledger.runtime import Ledger
@@ -178,36 +183,95 @@ def _check_columns(columns: tuple[str, ...], known: frozenset[str]) -> None:
         raise InputRefused(f"the input needs an {SUBJECT_COLUMN} column")
 
 
+Pseudonyms = Callable[[bytes, str, bytes, bytes], "Future[bytes]"]
+
+
+def _pseudonyms(workers: Workers | None) -> Pseudonyms:
+    """``(key, field, offsets, data) -> future block``: on the workers, else here and now."""
+    if workers is not None:
+        return partial(workers.submit, "pseudonymise")
+
+    def here(key: bytes, name: str, offsets: bytes, data: bytes) -> Future[bytes]:
+        done: Future[bytes] = Future()
+        done.set_result(pseudonym_block(key, name, offsets, data))
+        return done
+
+    return here
+
+
+def _pseudonymised(
+    job: Future[bytes], key: bytes, name: str, column: pa.Array | pa.ChunkedArray
+) -> pa.Array:
+    """A batch's column of pseudonyms once its job is done (made here if a worker failed)."""
+    try:
+        block = job.result()
+    except WorkerError:
+        return pseudonymise_column(key, name, column)
+    return pseudonym_column(block, column)
+
+
 def _write_output(
-    run: _Run, target: Path, columns: list[str], pseudonymise: dict[str, bytes], rows_out: int
+    run: _Run,
+    target: Path,
+    columns: list[str],
+    pseudonymise: dict[str, bytes],
+    rows_out: int,
+    workers: Workers | None = None,
 ) -> None:
-    """Write the permitted rows to ``target`` (a temporary path), pseudonymising as agreed."""
+    """Write the permitted rows to ``target`` (a temporary path), pseudonymising as agreed: a
+    few batches ahead are handed to the workers while earlier ones are written."""
     reader = run.con.sql(sql.output_rows(columns)).to_arrow_reader(BATCH_ROWS)
     assert reader is not None
+    submit = _pseudonyms(workers)
+    ahead = 2 * (len(workers) if workers is not None else 0)
+    pending: deque[tuple[pa.RecordBatch, dict[str, Future[bytes]]]] = deque()
     writer: pq.ParquetWriter | None = None
     done = 0
+
+    def write(batch: pa.RecordBatch, jobs: dict[str, Future[bytes]]) -> None:
+        nonlocal writer, done
+        arrays = [
+            _pseudonymised(jobs[name], pseudonymise[name], name, batch.column(i))
+            if name in jobs
+            else batch.column(i)
+            for i, name in enumerate(columns)
+        ]
+        table = pa.Table.from_arrays(arrays, names=columns)
+        if writer is None:
+            writer = _parquet_writer(target, table.schema, pseudonymise)
+        writer.write_table(table)
+        done += batch.num_rows
+        run.progress("writing", done, rows_out)
+
     try:
         for batch in reader:
-            arrays = [
-                pseudonymise_column(pseudonymise[name], name, batch.column(i))
-                if name in pseudonymise
-                else batch.column(i)
+            jobs = {
+                name: submit(pseudonymise[name], name, *value_blocks(batch.column(i)))
                 for i, name in enumerate(columns)
-            ]
-            table = pa.Table.from_arrays(arrays, names=columns)
-            if writer is None:
-                writer = pq.ParquetWriter(target, table.schema, compression="zstd")
-            writer.write_table(table)
-            done += batch.num_rows
-            run.progress("writing", done, rows_out)
+                if name in pseudonymise
+            }
+            pending.append((batch, jobs))
+            while len(pending) > ahead:
+                write(*pending.popleft())
+        while pending:
+            write(*pending.popleft())
         if writer is None:
             empty = _table(run.con, sql.output_rows(columns) + " LIMIT 0")
-            writer = pq.ParquetWriter(target, empty.schema, compression="zstd")
+            writer = _parquet_writer(target, empty.schema, pseudonymise)
     finally:
         if writer is not None:
             writer.close()
     with target.open("rb") as handle:
         os.fsync(handle.fileno())
+
+
+def _parquet_writer(
+    target: Path, schema: pa.Schema, pseudonymise: dict[str, bytes]
+) -> pq.ParquetWriter:
+    """Dictionaries only for columns that repeat: a column of pseudonyms never does, and
+    trying costs time for nothing."""
+    repeating = [name for name in schema.names if name not in pseudonymise]
+    return pq.ParquetWriter(target, schema, compression="zstd", use_dictionary=repeating)
 
 
 def _publish(temporary: Path, target: Path) -> None:
@@ -218,6 +282,26 @@ def _publish(temporary: Path, target: Path) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+WORKER_TASKS = (bulk_workers.RECORDS, "trusthub.exchange.bulk_pseudonyms")
+
+
+@contextlib.contextmanager
+def _workers(citizens: int) -> Iterator[Workers | None]:
+    """One worker process per core for a large extract's hashing (its ledger entry's and its
+    pseudonyms'), shared so the cores are not asked for more; none for a small one, or when
+    no process can be started (the work is then done here)."""
+    if citizens < bulk_records.PARALLEL_FROM:
+        yield None
+        return
+    try:
+        workers = Workers(os.cpu_count() or 1, WORKER_TASKS)
+    except OSError:
+        yield None
+        return
+    with workers:
+        yield workers
 
 
 def _id_block(ids: pa.ChunkedArray) -> bytes:
@@ -310,11 +394,15 @@ def run_extract(
         try:
             run.progress("writing", 0, rows_out)
             decision = _ledger_decision(run, facts, recipient, client, columns)
-            # The ledger entry's records are hashed (on other cores) while the file is written;
-            # the entry is committed only once the file is whole, and published only after.
-            with ThreadPoolExecutor(1, thread_name_prefix="ledger-prepare") as ahead:
-                preparing = ahead.submit(ledger_service.prepare_entry, ledger, decision)
-                _write_output(run, temporary, columns, keys, rows_out)
+            # The ledger entry's records are hashed while the file is written, both on one
+            # worker process per core; the entry is committed only once the file is whole, and
+            # published only after.
+            with (
+                _workers(citizens) as workers,
+                ThreadPoolExecutor(1, thread_name_prefix="ledger-prepare") as ahead,
+            ):
+                preparing = ahead.submit(ledger_service.prepare_entry, ledger, decision, workers)
+                _write_output(run, temporary, columns, keys, rows_out, workers)
                 run.progress("recording", 0, citizens)
                 prepared = preparing.result()
             try:

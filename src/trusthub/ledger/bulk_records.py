@@ -22,14 +22,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-import structlog
 
 from trusthub.ledger import bulk_form, bulk_workers, merkle, tiles
 from trusthub.ledger.bulk_form import COMMITMENT_SIZE, Template
 from trusthub.ledger.commitments import CommitmentKey
 from trusthub.ledger.entry import EntryError
-
-log = structlog.get_logger("trusthub.ledger")
 
 PARALLEL_FROM = 200_000
 """Citizens from which a second process pays for its start (about a tenth of a second)."""
@@ -104,14 +101,22 @@ def build(
     ids: bytes,
     shapes: Shapes,
     templates: Sequence[Template],
-    workers: int | None = None,
+    workers: int | bulk_workers.Workers | None = None,
 ) -> PreparedRecords:
     """Every citizen's record in commitment order; ``ids`` holds one ``citizen_bytes`` per line
     and ``shapes[i]`` is the i-th citizen's template. ``workers`` defaults to one process per
-    core for a large entry, else this process alone."""
+    core for a large entry, else this process alone; a caller with other bulk work may share
+    its own running ``Workers`` instead."""
     count = len(shapes)
     if count >= bulk_form.MAX_RECORDS:
         raise EntryError(f"a bulk entry holds fewer than {bulk_form.MAX_RECORDS} records")
+    if workers is not None and not isinstance(workers, int):
+        try:
+            return _build(workers.map, key, entry_id, ids, shapes, list(templates))
+        except bulk_workers.WorkerError as error:
+            _warn_in_process(error)
+            with _pool(1) as run:
+                return _build(run, key, entry_id, ids, shapes, list(templates))
     if workers is None:
         workers = (os.cpu_count() or 1) if count >= PARALLEL_FROM else 1
     workers = max(1, min(workers, -(-count // PART)))
@@ -122,9 +127,19 @@ def build(
         if workers == 1:
             raise
         # No processes to be had (limits, a failed worker): make the records here instead.
-        log.warning("ledger.bulk_records_in_process", error=type(error).__name__)
+        _warn_in_process(error)
         with _pool(1) as run:
             return _build(run, key, entry_id, ids, shapes, list(templates))
+
+
+def _warn_in_process(error: Exception) -> None:
+    # Imported here: worker processes load this module and never log, and structlog's import
+    # is a tenth of a second of each one's start.
+    import structlog
+
+    structlog.get_logger("trusthub.ledger").warning(
+        "ledger.bulk_records_in_process", error=type(error).__name__
+    )
 
 
 Runner = Callable[..., list[Any]]

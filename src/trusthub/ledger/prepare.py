@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from trusthub.ledger import bulk_form, bulk_records, merkle
 from trusthub.ledger.bulk_records import PreparedRecords as PreparedRecords
+from trusthub.ledger.bulk_workers import Workers
 from trusthub.ledger.commitments import CitizenId, CommitmentKey, citizen_bytes
 from trusthub.ledger.entry import (
     Entry,
@@ -126,10 +127,10 @@ def _now(moment: datetime | None) -> datetime:
 
 
 def prepare(
-    decision: LedgerDecision, key: CommitmentKey, workers: int | None = None
+    decision: LedgerDecision, key: CommitmentKey, workers: int | Workers | None = None
 ) -> PreparedEntry:
     """Commit to the citizen(s), build the canonical entry and hash it (a large bulk entry's
-    records on ``workers`` processes: by default one per core)."""
+    records on ``workers`` processes: by default one per core, or the caller's own)."""
     if isinstance(decision, BulkDecision):
         return _prepare_bulk(decision, key, workers)
     if isinstance(decision, AggregateDecision):
@@ -204,7 +205,7 @@ def _id_block(ids: Sequence[CitizenId] | bytes) -> bytes:
 
 
 def _prepare_bulk(
-    decision: BulkDecision, key: CommitmentKey, workers: int | None = None
+    decision: BulkDecision, key: CommitmentKey, workers: int | Workers | None = None
 ) -> PreparedEntry:
     columns = decision.citizens
     if not isinstance(columns, CitizenColumns):

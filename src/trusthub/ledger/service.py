@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from trusthub.ledger import bulk_store, merkle, store
+from trusthub.ledger.bulk_workers import Workers
 from trusthub.ledger.commitments import CitizenId, CommitmentKey, opens
 from trusthub.ledger.entry import CitizenRecord, Entry, decode_entry, decode_record
 from trusthub.ledger.models import MAIN_TREE
@@ -40,10 +41,13 @@ def record(ledger: Ledger, decision: LedgerDecision) -> Receipt:
     return record_prepared(ledger, prepare_entry(ledger, decision))
 
 
-def prepare_entry(ledger: Ledger, decision: LedgerDecision) -> PreparedEntry:
+def prepare_entry(
+    ledger: Ledger, decision: LedgerDecision, workers: Workers | None = None
+) -> PreparedEntry:
     """The first half of ``record``: commitments, records and hashes, nothing stored. A recorder
-    with other work to do may run it alongside (a bulk extract does, while writing its file)."""
-    return prepare(decision, ledger.keys.commitment)
+    with other work to do may run it alongside (a bulk extract does, while writing its file),
+    and share its own bulk ``workers`` with it."""
+    return prepare(decision, ledger.keys.commitment, workers)
 
 
 def record_prepared(ledger: Ledger, prepared: PreparedEntry) -> Receipt:
