@@ -16,8 +16,11 @@ reported beside the server's. After the two-worker TrustHub run, a burst of conc
 checks that two processes' ledger writers lose and duplicate no index, and at the end the whole
 ledger is verified as ``trusthub ledger verify`` does.
 
+The ledger writer (``TRUSTHUB_LEDGER_WRITER``) is ``--writer``: by default what ``trusthub serve``
+picks, the writer thread at one worker and the writer server shared by all workers at more.
+
     .venv/bin/python benchmarks/bench_exchange_online.py [--duration 20] [--connections 16]
-        [--citizens 5000] [--postgres-url URL]
+        [--citizens 5000] [--postgres-url URL] [--writer auto|thread|process|shared]
 """
 
 from __future__ import annotations
@@ -306,7 +309,8 @@ def serve(target: str, workers: int, env: dict[str, str], log: Path) -> Iterator
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"uvicorn did not start; see {log}")
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+                raise RuntimeError(f"uvicorn did not start; its log ends:\n{tail}")
             time.sleep(0.2)
         if workers > 1:
             time.sleep(2.0)  # let every worker finish its start-up before load arrives
@@ -369,6 +373,7 @@ class Row:
     name: str
     backend: str
     workers: int
+    writer: str
     requests: int
     seconds: float
     errors: int
@@ -415,6 +420,13 @@ def wrk(
     return requests, micros / 1e6, errors, p50 / 1000, p99 / 1000, client_cpu
 
 
+def writer_mode(choice: str, workers: int) -> str:
+    """``auto`` is what ``trusthub serve`` picks: one writer server shared by several workers."""
+    if choice != "auto":
+        return choice
+    return "shared" if workers > 1 else "thread"
+
+
 def measure(
     name: str,
     backend: str,
@@ -426,7 +438,9 @@ def measure(
     after_load: Any = None,
 ) -> Row:
     log = workdir / "uvicorn.log"
-    with serve(target, workers, world.env, log) as server:
+    writer = writer_mode(args.writer, workers) if target.startswith("trusthub") else "—"
+    env = {**world.env, "TRUSTHUB_LEDGER_WRITER": writer} if writer != "—" else world.env
+    with serve(target, workers, env, log) as server:
         bearer = token(world, server.base) if target.startswith("trusthub") else None
         lua = workdir / "load.lua"
         wrk(server, world, bearer, args.warmup, args.connections, lua)
@@ -441,7 +455,9 @@ def measure(
             print("\n".join(tail), file=sys.stderr)
         if after_load is not None:
             after_load(server, bearer)
-    return Row(name, backend, workers, requests, seconds, errors, p50, p99, server_cpu, client)
+    return Row(
+        name, backend, workers, writer, requests, seconds, errors, p50, p99, server_cpu, client
+    )
 
 
 # --- ledger correctness with two processes writing -----------------------------------------------
@@ -525,13 +541,14 @@ def _postgres_database(base: str, name: str) -> str:
 
 def _table(rows: list[Row]) -> str:
     lines = [
-        "| endpoint | database | workers | requests | req/s | p50 ms | p99 ms | errors "
-        "| server CPU s | req per server CPU-s | wrk CPU s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| endpoint | database | workers | ledger writer | requests | req/s | p50 ms | p99 ms "
+        "| errors | server CPU s | req per server CPU-s | wrk CPU s |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r.name} | {r.backend} | {r.workers} | {r.requests:,} | {r.per_second:,.0f} | "
+            f"| {r.name} | {r.backend} | {r.workers} | {r.writer} | {r.requests:,} | "
+            f"{r.per_second:,.0f} | "
             f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | {r.server_cpu:.1f} | "
             f"{r.per_cpu_second:,.0f} | {r.client_cpu:.1f} |"
         )
@@ -540,9 +557,9 @@ def _table(rows: list[Row]) -> str:
 
 def _ratios(rows: list[Row]) -> str:
     lines = [
-        "| database | workers | throughput ratio (bare ÷ TrustHub) | p50 ratio | "
+        "| database | workers | ledger writer | throughput ratio (bare ÷ TrustHub) | p50 ratio | "
         "CPU per request ratio | goal | |",
-        "|---|---:|---:|---:|---:|---|---|",
+        "|---|---:|---|---:|---:|---:|---|---|",
     ]
     for bare in (r for r in rows if r.name == "bare"):
         trust = next(
@@ -551,14 +568,18 @@ def _ratios(rows: list[Row]) -> str:
             if r.name == "TrustHub" and r.backend == bare.backend and r.workers == bare.workers
         )
         if not (trust.requests and bare.requests):
-            lines.append(f"| {bare.backend} | {bare.workers} | no answers: see above | | | | |")
+            lines.append(
+                f"| {bare.backend} | {bare.workers} | {trust.writer} | no answers: see above "
+                "| | | | |"
+            )
             continue
         ratio = bare.per_second / trust.per_second if trust.per_second else float("inf")
         p50 = trust.p50_ms / bare.p50_ms if bare.p50_ms else float("inf")
         cpu = bare.per_cpu_second / trust.per_cpu_second if trust.per_cpu_second else float("inf")
         verdict = "met" if ratio <= GOAL_RATIO else "MISSED"
         lines.append(
-            f"| {bare.backend} | {bare.workers} | {ratio:.2f}x | {p50:.2f}x | {cpu:.2f}x | "
+            f"| {bare.backend} | {bare.workers} | {trust.writer} | {ratio:.2f}x | {p50:.2f}x | "
+            f"{cpu:.2f}x | "
             f"≤ {GOAL_RATIO:.0f}x | {verdict} |"
         )
     return "\n".join(lines)
@@ -573,6 +594,12 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=500, help="requests in the two-writer check")
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to measure")
     parser.add_argument("--postgres-url", default=None, help="also run on this PostgreSQL")
+    parser.add_argument(
+        "--writer",
+        choices=("auto", "thread", "process", "shared"),
+        default="auto",
+        help="TRUSTHUB_LEDGER_WRITER for TrustHub (auto: shared at more than one worker)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
