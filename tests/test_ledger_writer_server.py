@@ -22,14 +22,17 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.pool import StaticPool
 
 from ledger_support import ORIGIN, decision
+from trusthub.config import Settings
 from trusthub.db import make_engine
 from trusthub.ledger import store
 from trusthub.ledger.commitments import CommitmentKey
 from trusthub.ledger.note import Signer
 from trusthub.ledger.prepare import prepare
+from trusthub.ledger.runtime import writer_mode
 from trusthub.ledger.turns import lock_path
 from trusthub.ledger.verify import verify
 from trusthub.ledger.writer import GroupCommitWriter, LedgerUnavailable
@@ -42,6 +45,7 @@ from trusthub.ledger.writer_server import (
     send_frame,
     take_frames,
 )
+from trusthub.schema import metadata
 
 GRACE = 1.0  # servers of finished tests leave soon
 KEY = CommitmentKey(b"\x05" * 32)
@@ -328,3 +332,35 @@ def test_frames_come_out_whole_however_the_bytes_are_cut(
         at += size
         got += take_frames(buffer)
     assert got == payloads and not buffer
+
+
+@pytest.mark.parametrize(
+    ("writer", "process", "expected"),
+    [
+        (None, False, "thread"),
+        (None, True, "process"),
+        ("shared", False, "shared"),
+        ("thread", True, "thread"),  # the newer setting wins over the older flag
+    ],
+)
+def test_the_writer_mode_setting_and_the_older_flag(
+    writer: str | None, process: bool, expected: str
+) -> None:
+    settings = Settings(ledger_writer=writer, ledger_writer_process=process)
+    assert writer_mode(settings) == expected
+
+
+def test_an_in_memory_ledger_keeps_its_writer_thread() -> None:
+    """No other process can open it, so no server could write it."""
+    engine = create_engine(
+        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+    )
+    metadata.create_all(engine)
+    writer = GroupCommitWriter(engine, _signer(os.urandom(32)), ORIGIN, mode="shared")
+    writer.start()
+    try:
+        assert writer.mode == "thread" and writer._shared is None
+        assert writer.append(prepare(decision(1), KEY), 60).index == 0
+    finally:
+        writer.stop()
+        engine.dispose()
