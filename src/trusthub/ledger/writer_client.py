@@ -159,9 +159,14 @@ class SharedWriter:
 
     def send(self, items: Sequence[PreparedEntry], settle: Settle) -> None:
         """Send a batch: either this raises (``settle`` is never called) or it is called once."""
+        payload = encode_items(items)
         self.connect()
         assert self._line is not None
-        self._line.send(encode_items(items), settle)
+        try:
+            self._line.send(payload, settle)
+        except SharedWriterError:  # the line broke before the batch went: another line may take it
+            self.connect()
+            self._line.send(payload, settle)
         self.sent += 1
 
     def close(self, timeout: float = 30.0) -> None:
