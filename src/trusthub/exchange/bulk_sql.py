@@ -86,9 +86,11 @@ def choice_values(rows: Sequence[TableRow]) -> str:
 
 
 def subjects() -> str:
-    """Each distinct valid NHS number in the input and the citizen it names, if any."""
+    """Each distinct valid NHS number in the input, its number of rows, and the citizen it
+    names, if any."""
     return (
-        "SELECT s._nhs, c.citizen_id FROM (SELECT DISTINCT _nhs FROM input_rows WHERE _valid) s "
+        "SELECT s._nhs, s._rows, c.citizen_id FROM "
+        "(SELECT _nhs, count(*) AS _rows FROM input_rows WHERE _valid GROUP BY _nhs) s "
         "LEFT JOIN citizens c ON c.nhs_number = s._nhs"
     )
 
@@ -120,7 +122,7 @@ FROM relevant WHERE recency = 1 GROUP BY citizen_id
 def outcomes() -> str:
     """Per subject: refused (with the reason) or permitted (with any exemption)."""
     return """
-SELECT s._nhs, s.citizen_id,
+SELECT s._nhs, s._rows, s.citizen_id,
   CASE WHEN s.citizen_id IS NULL THEN 'no_such_record' ELSE t.refusal END AS refusal,
   t.ledger_reason
 FROM subjects s
@@ -132,10 +134,11 @@ LEFT JOIN choice_table t
 
 
 def removals() -> str:
-    """Rows removed, by reason (invalid identifiers apart)."""
+    """Rows removed, by reason (invalid identifiers apart): summed over the subjects, without
+    joining the rows again."""
     return (
-        "SELECT o.refusal, count(*) FROM input_rows r JOIN outcomes o ON o._nhs = r._nhs "
-        "WHERE o.refusal IS NOT NULL GROUP BY o.refusal ORDER BY o.refusal"
+        "SELECT refusal, sum(_rows) FROM outcomes "
+        "WHERE refusal IS NOT NULL GROUP BY refusal ORDER BY refusal"
     )
 
 
