@@ -1,12 +1,13 @@
 """Bulk extracts and the national data opt-out check: the action layer the CLI and the API call.
 
 An extract runs the SQL steps of ``bulk_sql`` on DuckDB, writes the permitted rows to a
-temporary file beside the output and fsyncs it (hashing the ledger entry's records meanwhile, on
-other cores), records every matched citizen's outcome on the ledger as one bulk entry, and only
-then renames the file into place. If the input is refused, nothing is written and nothing
-recorded; if the ledger cannot record, the temporary file is removed and there is no output. (A
-crash after the ledger entry and before the rename leaves an entry without an output: the ledger
-may overstate what left, never understate it.)
+temporary file beside the output and fsyncs it (its pseudonyms and its ledger entry's records
+hashed meanwhile on one pool of worker processes, one per core), records every matched
+citizen's outcome on the ledger as one bulk entry, and only then renames the file into place.
+If the input is refused, nothing is written and nothing recorded; if the ledger cannot record,
+the temporary file is removed and there is no output. (A crash after the ledger entry and
+before the rename leaves an entry without an output: the ledger may overstate what left, never
+understate it.)
 """
 
 from __future__ import annotations
