@@ -3,6 +3,7 @@ those of one citizen at a time: commitments, record inputs, tiles, root, index a
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -263,6 +264,19 @@ def test_a_killed_worker_fails_its_tasks_instead_of_leaving_them_waiting() -> No
             worker.process.wait()
         with pytest.raises(bulk_workers.WorkerError, match="went away"):
             workers.map("commit", [KEY._key] * 8, ["ab" * 16] * 8, parts)
+
+
+def test_closing_ends_a_worker_that_does_not_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk_workers, "STOP_TIMEOUT", 0.5)
+    workers = bulk_workers.Workers(1)
+    stuck = workers._workers[0].process
+    os.kill(stuck.pid, signal.SIGSTOP)
+    job = workers.submit("commit", KEY._key, "ab" * 16, b"1\n")
+    while not job.running():  # sent, and waiting for an answer that will not come
+        time.sleep(0.01)
+    workers.close()
+    assert isinstance(job.exception(), bulk_workers.WorkerError)
+    assert stuck.returncode is not None
 
 
 def test_closing_cancels_the_tasks_not_yet_started() -> None:

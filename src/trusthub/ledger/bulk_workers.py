@@ -57,14 +57,14 @@ class _Worker:
         self.tasks = Connection(task_write, readable=False)
         self.results = Connection(result_read, writable=False)
 
-    def close(self) -> None:
-        self.tasks.close()  # the worker reads the end of its input and exits
+    def stop(self) -> None:
+        """End the process: it reads the end of its input and exits, or is killed."""
+        self.tasks.close()
         try:
             self.process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        self.results.close()
 
 
 class Workers:
@@ -106,9 +106,14 @@ class Workers:
         for _ in self._feeders:
             self._queue.put(None)
         for feeder in self._feeders:
+            feeder.join(STOP_TIMEOUT)
+        # A worker still busy after that is stopped, which ends its feeder's wait for it.
+        for worker in self._workers:
+            worker.stop()
+        for feeder in self._feeders:
             feeder.join()
         for worker in self._workers:
-            worker.close()
+            worker.results.close()
         self._workers, self._feeders = [], []
 
     def __len__(self) -> int:
