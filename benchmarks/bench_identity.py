@@ -18,9 +18,9 @@ With --postgres-url the database rows run on PostgreSQL as well.
 Goal: >= 150 complete authorization-code flows per second per core through the broker. Each flow
 goes over HTTP to one uvicorn process serving the hub and the demo identity providers, every
 redirect followed by hand: RP -> hub /oauth2/authorize -> choose a provider -> provider
-authorize -> sign-in with password and TOTP -> provider continue -> hub callback (the broker
-redeems the provider's code and reads its UserInfo, over HTTP) -> hub continue -> code -> hub
-token (the release recorded on the ledger first) -> UserInfo. Password hashing is reported on its
+authorize -> sign-in with password and TOTP (answered with the provider's code) -> hub callback
+(the broker redeems the provider's code and reads its UserInfo, over HTTP, and answers with the
+hub's code) -> hub token (the release recorded on the ledger first) -> UserInfo. Password hashing is reported on its
 own: the Argon2id verify alone, the flows less one verify each, and flows whose browser already
 holds a provider session (no password asked; the hub session is dropped between flows).
 
@@ -632,7 +632,8 @@ def _expect(answer: httpx.Response, status: int) -> str:
 
 
 async def _sign_in_at_provider(http: httpx.AsyncClient, url: str, account: Account) -> str:
-    """The provider's authorize → sign-in page → password and TOTP → back to the hub."""
+    """The provider's authorize → sign-in page → password and TOTP, answered with the redirect
+    back to the hub."""
     answer = await http.get(url)
     if answer.status_code == 302:  # a provider session already signed in: straight back
         return str(answer.headers["location"])
@@ -643,8 +644,7 @@ async def _sign_in_at_provider(http: httpx.AsyncClient, url: str, account: Accou
         "totp": pyotp.TOTP(account.totp_secret).now(),
         "csrf_token": _csrf(await http.get(sign_in)),
     }
-    carry_on = _expect(await http.post(sign_in, data=form), 303)
-    return _expect(await http.get(carry_on), 302)
+    return _expect(await http.post(sign_in, data=form), 302)
 
 
 async def broker_flow(http: httpx.AsyncClient, setup: Setup, account: Account) -> None:
@@ -668,8 +668,7 @@ async def broker_flow(http: httpx.AsyncClient, setup: Setup, account: Account) -
     form = {"provider": PROVIDER, "csrf_token": _csrf(page)}
     outbound = _expect(await http.post(chooser + "/provider", data=form), 303)
     callback = await _sign_in_at_provider(http, outbound, account)
-    carry_on = _expect(await http.get(callback), 303)
-    back = _expect(await http.get(carry_on), 302)
+    back = _expect(await http.get(callback), 302)  # the callback answers the service
     code = parse_qs(urlsplit(back).query)["code"][0]
     audience = str(http.base_url).rstrip("/") + "/oauth2/token"
     token_form = {

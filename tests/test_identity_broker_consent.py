@@ -62,9 +62,7 @@ def sign_in_to_consent(world: World, url: str) -> str:
     answer = world.client.get(url, follow_redirects=False)
     assert answer.status_code == 303
     back = at_provider(world.client, choose_provider(world.client, answer.headers["location"]))
-    answer = world.client.get(back, follow_redirects=False)
-    assert answer.status_code == 303
-    answer = world.client.get(answer.headers["location"], follow_redirects=False)
+    answer = world.client.get(back, follow_redirects=False)  # straight to the consent page
     assert answer.status_code == 303, answer.text
     location = str(answer.headers["location"])
     assert location.startswith("/identity/consent/")

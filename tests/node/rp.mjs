@@ -56,13 +56,10 @@ async function signInThroughBroker(authorizationUrl) {
       username: broker.username, password: broker.password, totp: broker.totp,
       csrf_token: csrfOf(signInPage) }),
   });
-  if (answer.status !== 303) throw new Error(`provider sign-in answered ${answer.status}`);
+  // the provider's sign-in answers with its code, and the hub's callback with the hub's
+  if (answer.status !== 302) throw new Error(`provider sign-in answered ${answer.status}`);
   answer = await browse(new URL(answer.headers.get('location'), input.issuer));
-  if (answer.status !== 302) throw new Error(`provider continue answered ${answer.status}`);
-  answer = await browse(new URL(answer.headers.get('location'), input.issuer));
-  if (answer.status !== 303) throw new Error(`hub callback answered ${answer.status}`);
-  answer = await browse(new URL(answer.headers.get('location'), input.issuer));
-  if (answer.status !== 302) throw new Error(`continue answered ${answer.status}`);
+  if (answer.status !== 302) throw new Error(`hub callback answered ${answer.status}`);
   return new URL(answer.headers.get('location'));
 }
 

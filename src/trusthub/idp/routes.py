@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from trusthub.identity.oidc.flows import Refusal, ToSignIn
+from trusthub.identity.oidc.flows import Browser, Refusal, ToSignIn
 from trusthub.identity.oidc.provider import Provider
 from trusthub.identity.oidc.server import BadRequest, HubRequest, oauth_error, read_request
 from trusthub.idp import flows, proving, service
@@ -195,15 +195,17 @@ async def sign_in(
             errors=[{"field": "password", "message": result.message}],
         )
         return page(request, slug, "idp/sign_in.html", context, 401)
-    base = base_path(flow.provider)
-    next_path = (
-        f"{base}/prove/{handle}"
-        if result.needs_proof
-        else (f"{base}/oauth2/authorize/continue/{handle}")
-    )
-    response = RedirectResponse(next_path, status.HTTP_303_SEE_OTHER)
+    if result.needs_proof:
+        prove = f"{base_path(flow.provider)}/prove/{handle}"
+        response: Response = RedirectResponse(prove, status.HTTP_303_SEE_OTHER)
+        response.headers.update(NO_STORE)
+    else:  # answer the held request now, as /oauth2/authorize/continue would next
+        signed_in = Browser(result.session_token, current.binding)
+        outcome = await in_transaction(
+            request, flows.resume, flow, handle, signed_in, request.headers
+        )
+        response = _answer(request, flow, outcome)
     set_session(response, slug, flow.provider, result.session_token)
-    response.headers.update(NO_STORE)
     return response
 
 

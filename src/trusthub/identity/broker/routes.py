@@ -6,16 +6,17 @@ each database step runs in a transaction of its own (see ``service``).
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, TypeVar
 
-import anyio.to_thread
 import httpx
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from trusthub.db import transaction
 from trusthub.identity.broker import account, consent, service
 from trusthub.identity.broker.config import (
     BROKER_JWKS_PATH,
@@ -30,6 +31,7 @@ from trusthub.identity.oidc.flows import Browser, Refusal, ToSignIn
 from trusthub.identity.oidc.provider import Provider, get_provider
 from trusthub.identity.oidc.web import (
     NO_STORE,
+    authorize_answer,
     browser,
     clear_session,
     page,
@@ -38,6 +40,7 @@ from trusthub.identity.oidc.web import (
     set_binding,
     set_session,
 )
+from trusthub.identity.oidc.workers import in_transaction
 from trusthub.problems import NotFound, Problem
 from trusthub.ratelimit import Limiter, Window
 
@@ -83,14 +86,21 @@ def check_rate(request: Request) -> None:
         )
 
 
+TRIP_THREADS = 16
+"""Threads for trips to identity providers, which wait on the network (a provider in this very
+process answers from the protocol's own workers, so the two pools never wait on each other)."""
+
+_trips = ThreadPoolExecutor(TRIP_THREADS, thread_name_prefix="trusthub-broker")
+
+
 async def _tx(request: Request, action: Callable[..., T], *args: Any) -> T:
-    factory = request.app.state.sessions
+    return await in_transaction(request.app.state, action, *args)
 
-    def run() -> T:
-        with transaction(factory) as db:
-            return action(db, *args)
 
-    return await anyio.to_thread.run_sync(run)
+async def _trip(action: Callable[..., T], *args: Any) -> T:
+    """A step that talks to a provider, in a trip thread (a plain executor hop, as ``_tx``)."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_trips, contextvars.copy_context().run, action, *args)
 
 
 def _redirect(location: str) -> Response:
@@ -147,7 +157,7 @@ async def _start(request: Request, handle: str | None, slug: str, csrf: str) -> 
         service.check_form(csrf, current.binding)
         assert current.binding is not None
         check_rate(request)
-        trip = await anyio.to_thread.run_sync(
+        trip = await _trip(
             service.start_trip,
             request.app.state.sessions,
             hub,
@@ -196,14 +206,18 @@ async def callback(request: Request) -> Response:
     )
     factory = request.app.state.sessions
     try:
-        outcome = await anyio.to_thread.run_sync(
-            service.finish_trip, factory, hub, setup, back, _transport(request)
-        )
+        outcome = await _trip(service.finish_trip, factory, hub, setup, back, _transport(request))
     except Problem as problem:
         return problem_page(request, problem)
     if not isinstance(outcome, service.SignedIn):
         return _redirect(outcome.url)
-    response = _redirect(outcome.next_path)
+    handle = service.held_request(outcome.next_path)
+    if handle is None:
+        response = _redirect(outcome.next_path)
+    else:  # answer the service's request now, as /oauth2/authorize/continue would next
+        signed_in = Browser(outcome.token, current.binding)
+        answer = await _tx(request, flows.resume, hub, handle, signed_in, request.headers)
+        response = authorize_answer(request, hub, answer)
     set_session(response, hub, outcome.token)
     return response
 

@@ -95,6 +95,13 @@ def need(db: Session, handle: str | None, binding: str | None) -> tuple[Need, st
     return Need(waiting.target, CONTINUE_PATH + handle), found.name if found else "A service"
 
 
+def held_request(next_path: str) -> str | None:
+    """The handle of the service's held request a sign-in carries on with, if it is one."""
+    if next_path.startswith(CONTINUE_PATH):
+        return next_path[len(CONTINUE_PATH) :] or None
+    return None
+
+
 def choice(
     db: Session, hub: Provider, setup: BrokerSetup, handle: str | None, binding: str | None
 ) -> Choice:

@@ -7,25 +7,19 @@ one database transaction. Its refusals are still committed: a spent code or a us
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Annotated, Any, TypeVar
-from weakref import WeakKeyDictionary
 
-import anyio
 import structlog
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from trusthub.db import transaction
 from trusthub.deps import Admin, AppSettings, DbSession
 from trusthub.identity.broker.routes import check_rate
 from trusthub.identity.oidc import flows, machine_grant, registration, release, signin
-from trusthub.identity.oidc.flows import Browser, ConfirmLogout, Refusal, SignedOut, ToSignIn
+from trusthub.identity.oidc.flows import Browser, ConfirmLogout, Refusal, SignedOut
 from trusthub.identity.oidc.metadata import discovery_document, trustmark
 from trusthub.identity.oidc.provider import Provider, get_provider
 from trusthub.identity.oidc.schemas import (
@@ -38,6 +32,7 @@ from trusthub.identity.oidc.server import BadRequest, HubRequest, oauth_error, r
 from trusthub.identity.oidc.sessions import same_secret
 from trusthub.identity.oidc.web import (
     NO_STORE,
+    authorize_answer,
     browser,
     clear_session,
     page,
@@ -46,6 +41,7 @@ from trusthub.identity.oidc.web import (
     set_binding,
     set_session,
 )
+from trusthub.identity.oidc.workers import in_transaction, machine_worker, protocol_workers
 from trusthub.ledger import service as ledger_service
 from trusthub.problems import InvalidInput, Problem
 
@@ -63,51 +59,9 @@ def _provider(request: Request) -> Provider:
     return get_provider(request.app.state.settings)
 
 
-PROTOCOL_THREADS = 4
-"""Worker threads the protocol may use at once: enough to overlap database round trips, few
-enough that threads do not fight over the GIL (measured: +45% grants per core against 16)."""
-
-_workers = ThreadPoolExecutor(PROTOCOL_THREADS, thread_name_prefix="trusthub-oidc")
-"""One pool for every event loop (tests run several): a plain executor hop costs about a third
-of the CPU of anyio's ``to_thread`` with a capacity limiter, measurable at thousands of grants."""
-
-_machine = ThreadPoolExecutor(1, thread_name_prefix="trusthub-machine")
-"""Client-credential grants' own thread. They never wait for the disk (their one write skips
-the flush, see ``store.remember_assertion``), so a second thread would only fight the first
-for the GIL (measured: about 15% more grants per CPU-second than on the shared four)."""
-
-
-_limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = WeakKeyDictionary()
-
-
-def _limiter() -> anyio.CapacityLimiter:
-    """One anyio limiter per event loop, for callers that hop with anyio's ``to_thread``."""
-    loop = asyncio.get_running_loop()
-    if loop not in _limiters:
-        _limiters[loop] = anyio.CapacityLimiter(PROTOCOL_THREADS)
-    return _limiters[loop]
-
-
 async def _in_transaction(request: Request, action: Callable[..., T], *args: Any) -> T:
     """Run ``action(db, *args)`` in a worker thread, committed whole or not at all."""
     return await in_transaction(request.app.state, action, *args)
-
-
-async def in_transaction(
-    state: Any, action: Callable[..., T], *args: Any, workers: Executor = _workers
-) -> T:
-    """``_in_transaction`` given the app's state rather than a request.
-
-    The worker runs in a copy of the caller's context, so log lines keep the request id.
-    """
-    factory = state.sessions
-
-    def run() -> T:
-        with transaction(factory) as db:
-            return action(db, *args)
-
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(workers, contextvars.copy_context().run, run)
 
 
 async def _read(request: Request, provider: Provider) -> HubRequest | Response:
@@ -117,20 +71,6 @@ async def _read(request: Request, provider: Provider) -> HubRequest | Response:
         return oauth_error("invalid_request", str(error))
     except InsecureTransportError:
         return oauth_error("invalid_request", "the issuer must be https (or loopback http)")
-
-
-def _authorize_answer(
-    request: Request, provider: Provider, outcome: Response | Refusal | ToSignIn
-) -> Response:
-    if isinstance(outcome, Refusal):
-        return refusal_page(request, outcome)
-    if isinstance(outcome, ToSignIn):
-        response: Response = RedirectResponse(outcome.location, status.HTTP_303_SEE_OTHER)
-        set_binding(response, provider, outcome.binding)
-    else:
-        response = outcome
-    response.headers.update(NO_STORE)
-    return response
 
 
 @protocol.get("/.well-known/openid-configuration")
@@ -162,7 +102,7 @@ async def authorize(request: Request) -> Response:
     outcome = await _in_transaction(
         request, flows.authorize, provider, oauth_request, browser(request, provider)
     )
-    return _authorize_answer(request, provider, outcome)
+    return authorize_answer(request, provider, outcome)
 
 
 @protocol.get("/oauth2/authorize/continue/{handle}", include_in_schema=False)
@@ -172,7 +112,7 @@ async def authorize_continue(request: Request, handle: str) -> Response:
     outcome = await _in_transaction(
         request, flows.resume, provider, handle, browser(request, provider), request.headers
     )
-    return _authorize_answer(request, provider, outcome)
+    return authorize_answer(request, provider, outcome)
 
 
 @protocol.post("/oauth2/token", response_model=None)
@@ -201,7 +141,7 @@ async def token_answer(state: Any, provider: Provider, oauth_request: HubRequest
         flows.token_with_releases,
         provider,
         oauth_request,
-        workers=_machine if machine else _workers,
+        workers=machine_worker if machine else protocol_workers,
     )
     if releases:
         try:

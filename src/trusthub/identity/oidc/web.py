@@ -8,9 +8,9 @@ from typing import Any
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
-from trusthub.identity.oidc.flows import Browser, Refusal
+from trusthub.identity.oidc.flows import Browser, Refusal, ToSignIn
 from trusthub.identity.oidc.provider import SESSION_TTL, Provider
 from trusthub.identity.oidc.refusals import refusal_detail
 from trusthub.identity.oidc.sessions import BINDING_COOKIE, SESSION_COOKIE, cookie_name
@@ -98,3 +98,19 @@ def refusal_page(request: Request, refusal: Refusal) -> Response:
     return problem_page(
         request, Problem(refusal.status, "There is a problem with this sign-in", detail)
     )
+
+
+def authorize_answer(
+    request: Request, provider: Provider, outcome: Response | Refusal | ToSignIn
+) -> Response:
+    """The browser's answer to an authorization request: the service's redirect, a trip to sign
+    in (or to consent), or a page saying why the request cannot go back to the service."""
+    if isinstance(outcome, Refusal):
+        return refusal_page(request, outcome)
+    if isinstance(outcome, ToSignIn):
+        response: Response = RedirectResponse(outcome.location, 303)
+        set_binding(response, provider, outcome.binding)
+    else:
+        response = outcome
+    response.headers.update(NO_STORE)
+    return response
