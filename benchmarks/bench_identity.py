@@ -20,9 +20,10 @@ goes over HTTP to one uvicorn process serving the hub and the demo identity prov
 redirect followed by hand: RP -> hub /oauth2/authorize -> choose a provider -> provider
 authorize -> sign-in with password and TOTP (answered with the provider's code) -> hub callback
 (the broker redeems the provider's code and reads its UserInfo, over HTTP, and answers with the
-hub's code) -> hub token (the release recorded on the ledger first) -> UserInfo. Password hashing is reported on its
-own: the Argon2id verify alone, the flows less one verify each, and flows whose browser already
-holds a provider session (no password asked; the hub session is dropped between flows).
+hub's code) -> hub token (the release recorded on the ledger first) -> UserInfo. Password
+hashing is reported on its own: the Argon2id verify alone, the flows less one verify each, and
+flows whose browser already holds a provider session (no password asked; the hub session is
+dropped between flows).
 
     .venv/bin/python benchmarks/bench_identity.py [--grants 3000] [--flows 300] [--postgres-url URL]
 """
