@@ -289,11 +289,12 @@ WORKER_TASKS = (bulk_workers.RECORDS, "trusthub.exchange.bulk_pseudonyms")
 
 
 @contextlib.contextmanager
-def _workers(citizens: int) -> Iterator[Workers | None]:
+def _workers(rows: int) -> Iterator[Workers | None]:
     """One worker process per core for a large extract's hashing (its ledger entry's and its
-    pseudonyms'), shared so the cores are not asked for more; none for a small one, or when
-    no process can be started (the work is then done here)."""
-    if citizens < bulk_records.PARALLEL_FROM:
+    pseudonyms'), shared so the cores are not asked for more; none for a small one (fewer
+    input rows than a ledger entry needs workers for), or when no process can be started (the
+    work is then done here)."""
+    if rows < bulk_records.PARALLEL_FROM:
         yield None
         return
     try:
@@ -368,10 +369,12 @@ def run_extract(
     output_path = output_path.resolve()
     output_path.parent.mkdir(parents=True, exist_ok=True)
     use = Use(facts.reference, facts.purpose_category, facts.data_form, facts.lawful_basis)
-    with _run(output_path.parent, progress) as run:
+    with _run(output_path.parent, progress) as run, contextlib.ExitStack() as later:
         run.progress("reading", 0, 1)
         staged = stage(input_path, run.scratch)
         _check_columns(staged.columns, terms.dataset_fields)
+        # Started now, the workers load their modules while DuckDB reads and decides.
+        workers = later.enter_context(_workers(staged.rows()))
         source.register(run.con)
         columns = [f for f in facts.fields if f in staged.columns]
         # The output takes NHS numbers as cleaned (``_nhs``), and no column it does not name.
@@ -398,10 +401,7 @@ def run_extract(
             # The ledger entry's records are hashed while the file is written, both on one
             # worker process per core; the entry is committed only once the file is whole, and
             # published only after.
-            with (
-                _workers(citizens) as workers,
-                ThreadPoolExecutor(1, thread_name_prefix="ledger-prepare") as ahead,
-            ):
+            with ThreadPoolExecutor(1, thread_name_prefix="ledger-prepare") as ahead:
                 preparing = ahead.submit(ledger_service.prepare_entry, ledger, decision, workers)
                 _write_output(run, temporary, columns, keys, rows_out, workers)
                 run.progress("recording", 0, citizens)

@@ -50,6 +50,10 @@ class Staged:
     numbered: bool
     """True when the file already holds ``_row``; else it comes from the file's row order."""
 
+    def rows(self) -> int:
+        """How many rows the file holds, from its footer (so before any is read)."""
+        return int(pq.ParquetFile(self.path).metadata.num_rows)
+
     def relation(self) -> str:
         """SQL for the staged rows, ``_row`` first."""
         source = "'" + str(self.path).replace("'", "''") + "'"
