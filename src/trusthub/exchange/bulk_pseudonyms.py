@@ -32,14 +32,16 @@ def pseudonym_block(key: bytes, field_name: str, offsets: bytes, data: bytes) ->
     keyed = hmac.HMAC(key, hashes.SHA256())
     keyed.update(field_name.encode() + b"\x00")
     new = keyed.copy
-
-    def mac(start: int, end: int) -> bytes:
-        value = new()
-        value.update(data[start:end])
-        return value.finalize()
-
-    digests = _PAD.join(map(mac, bounds[:-1], bounds[1:])) + _PAD
-    encoded = np.frombuffer(base64.urlsafe_b64encode(digests), dtype=np.uint8)
+    digests: list[bytes] = []
+    add = digests.append
+    start = bounds[0]
+    for end in bounds[1:]:  # a plain loop: a call per value would cost a tenth more
+        mac = new()
+        mac.update(data[start:end])
+        add(mac.finalize())
+        start = end
+    block = _PAD.join(digests) + _PAD
+    encoded = np.frombuffer(base64.urlsafe_b64encode(block), dtype=np.uint8)
     return encoded.reshape(len(bounds) - 1, 44)[:, :ENCODED].tobytes()
 
 
