@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -57,8 +58,40 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    kwargs.update(pool_pre_ping=True)
-    return create_engine(parsed, **kwargs)
+    engine = create_engine(parsed, **kwargs)
+    event.listen(engine, "checkin", _note_idle)
+    event.listen(engine, "checkout", _pinger(engine.dialect))
+    return engine
+
+
+PING_AFTER_IDLE = 1.0
+"""Seconds a PostgreSQL connection may rest in the pool and still be lent without a ping.
+
+A ping before every checkout (``pool_pre_ping``) cost a round trip per transaction. A server
+restart or a dropped connection shows on a connection that has rested, so only those are pinged;
+a busy pool's connections, back in use within moments, are not. A connection that dies while in
+use fails its statement, and SQLAlchemy then ends every pooled connection older than it."""
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _pinger(dialect: Any) -> Callable[[Any, Any, Any], None]:
+    """A checkout listener that pings a connection which has rested (``PING_AFTER_IDLE``)."""
+
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise exc.InvalidatePoolError() from error  # a fresh connection and pool
+            raise
+
+    return ping_if_idle
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
