@@ -111,7 +111,10 @@ async def answer(state: Any, provider: Provider, oauth_request: HubRequest) -> R
     statements = loop_statements(bind)
     if statements is None:
         return None
-    row = await statements.run(CLIENT_SQL[statements.dialect], (client_id,), fetch=True)
+    try:
+        row = await statements.run(CLIENT_SQL[statements.dialect], (client_id,), fetch=True)
+    except WouldWait:  # a read kept waiting (rare on SQLite's WAL): the threaded path waits
+        return None
     server = MachineServer(provider, None if row is None else record_of(tuple(row)))
     response: Response = server.create_token_response(oauth_request)
     for noted_client, jti, expires_at in server.noted:
