@@ -398,9 +398,9 @@ def run_extract(
         try:
             run.progress("writing", 0, rows_out)
             decision = _ledger_decision(run, facts, recipient, client, columns)
-            # The ledger entry's records are hashed while the file is written, both on one
-            # worker process per core; the entry is committed only once the file is whole, and
-            # published only after.
+            # The ledger entry's records are hashed while the file is written, on the same
+            # worker processes (one per core) as the pseudonyms; the entry is committed only
+            # once the file is whole, and published only after.
             with ThreadPoolExecutor(1, thread_name_prefix="ledger-prepare") as ahead:
                 preparing = ahead.submit(ledger_service.prepare_entry, ledger, decision, workers)
                 _write_output(run, temporary, columns, keys, rows_out, workers)
