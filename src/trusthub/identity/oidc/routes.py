@@ -1,8 +1,9 @@
 """HTTP edges of the OpenID Connect provider: protocol endpoints, sign-in pages, operator API.
 
 Protocol endpoints read the request on the event loop, then run Authlib in a worker thread inside
-one database transaction. Its refusals are still committed: a spent code or a used assertion
-``jti`` must stay spent even when the request that spent it is refused.
+one database transaction (client-credential grants with ``private_key_jwt`` stay on the loop and
+await only their two statements: ``machine_grant``). Refusals are still committed: a spent code
+or a used assertion ``jti`` must stay spent even when the request that spent it is refused.
 """
 
 from __future__ import annotations
