@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from trusthub import db
@@ -35,16 +34,10 @@ def _pool_a_connection(engine: Engine) -> None:
         assert connection.execute(text("SELECT 1")).scalar() == 1
 
 
-def _postgres(database_url: str) -> str:
-    if make_url(database_url).get_backend_name() != "postgresql":
-        pytest.skip("the rested-connection ping is for PostgreSQL")
-    return database_url
-
-
 def test_a_rested_connection_found_dead_is_replaced(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = _postgres(database_url)
+    url = postgres_url
     engine = db.make_engine(url)
     try:
         _pool_a_connection(engine)
@@ -57,10 +50,10 @@ def test_a_rested_connection_found_dead_is_replaced(
 
 
 def test_a_busy_connection_is_not_pinged_so_its_death_shows_once(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without the ping the first statement fails; SQLAlchemy then renews the pool."""
-    url = _postgres(database_url)
+    url = postgres_url
     engine = db.make_engine(url)
     try:
         _pool_a_connection(engine)
