@@ -11,22 +11,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
+from pg_support import end_every_other_backend
 from trusthub import db
-
-
-def _end_every_other_backend(url: str) -> None:
-    admin = db.make_engine(url)
-    try:
-        with admin.connect() as connection:
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-            connection.commit()
-    finally:
-        admin.dispose()
 
 
 def _pool_a_connection(engine: Engine) -> None:
@@ -41,7 +27,7 @@ def test_a_rested_connection_found_dead_is_replaced(
     engine = db.make_engine(url)
     try:
         _pool_a_connection(engine)
-        _end_every_other_backend(url)
+        end_every_other_backend(url)
         monkeypatch.setattr(db, "PING_AFTER_IDLE", 0.0)  # every pooled connection has rested
         with db.transaction(db.make_session_factory(engine)) as session:
             assert session.execute(text("SELECT 2")).scalar() == 2
@@ -57,7 +43,7 @@ def test_a_busy_connection_is_not_pinged_so_its_death_shows_once(
     engine = db.make_engine(url)
     try:
         _pool_a_connection(engine)
-        _end_every_other_backend(url)
+        end_every_other_backend(url)
         monkeypatch.setattr(db, "PING_AFTER_IDLE", 3600.0)  # as if just used
         with pytest.raises(OperationalError), engine.connect() as connection:
             connection.execute(text("SELECT 1"))

@@ -14,12 +14,12 @@ import time
 
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from starlette.datastructures import Headers
 
 from identity_world import ISSUER, World, assertion_form, machine_token
-from trusthub.db import make_engine, make_session_factory, transaction
+from pg_support import end_every_other_backend, on_postgresql_only
+from trusthub.db import make_session_factory, transaction
 from trusthub.identity.oidc import flows
 from trusthub.identity.oidc.machine_grant import named_client
 from trusthub.identity.oidc.server import HubRequest
@@ -98,23 +98,10 @@ def test_a_grant_waits_for_a_taken_sqlite_write_lock_then_succeeds(hub: World) -
     assert machine_token(hub, jti="behind-a-lock").json()["error"] == "invalid_client"
 
 
+@on_postgresql_only
 def test_postgresql_connections_killed_between_grants_are_replaced(hub: World) -> None:
-    url = make_url(hub.settings.database_url)
-    if url.get_backend_name() != "postgresql":
-        return
     assert machine_token(hub).status_code == 200
-    admin = make_engine(str(url))
-    try:
-        with admin.connect() as connection:
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-            connection.commit()
-    finally:
-        admin.dispose()
+    end_every_other_backend(hub.settings.database_url)
     assert machine_token(hub).status_code == 200
     replay = _form(hub, jti="after-restart")
     assert hub.client.post("/oauth2/token", data=replay).status_code == 200
