@@ -104,6 +104,16 @@ def _session_cursor(session: Session) -> Any:
     return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
+def one_statement(connection: Any, sql: str, params: Sequence[Any], fetch: bool) -> Any:
+    """Run one statement on a DB-API connection: its first row, or its rowcount."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, tuple(params))
+        return cursor.fetchone() if fetch else int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
 def _on_companion(engine: Engine, sql: str, params: Sequence[Any], fetch: bool) -> Any:
     """One statement on a companion connection, committed at once: its row, or its rowcount.
 
@@ -115,12 +125,7 @@ def _on_companion(engine: Engine, sql: str, params: Sequence[Any], fetch: bool) 
     for attempt in (1, 2):
         connection = engine.raw_connection()
         try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(sql, tuple(params))
-                result = cursor.fetchone() if fetch else int(cursor.rowcount)
-            finally:
-                cursor.close()
+            result = one_statement(connection, sql, params, fetch)
             if getattr(connection.dbapi_connection, "autocommit", None) is not True:
                 connection.commit()  # (sqlite3's legacy mode is -1, not True: it commits)
             return result

@@ -27,6 +27,7 @@ import psycopg
 from sqlalchemy import Engine, create_engine, event
 
 from trusthub.db import MAX_OVERFLOW, POOL_SIZE
+from trusthub.identity.oidc import driver
 
 IDLE_PER_LOOP = POOL_SIZE + MAX_OVERFLOW
 """At most this many idle PostgreSQL connections kept per event loop; more are closed."""
@@ -131,12 +132,7 @@ class LoopStatements:
     def _run_sqlite(engine: Engine, sql: str, params: Sequence[Any], fetch: bool) -> Any:
         connection = engine.raw_connection()
         try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(sql, tuple(params))
-                result = cursor.fetchone() if fetch else int(cursor.rowcount)
-            finally:
-                cursor.close()
+            result = driver.one_statement(connection, sql, params, fetch)
             connection.commit()
             return result
         except sqlite3.OperationalError as error:
