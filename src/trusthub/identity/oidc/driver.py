@@ -25,12 +25,17 @@ _UNSYNCED: weakref.WeakKeyDictionary[Engine, Engine | None] = weakref.WeakKeyDic
 _UNSYNCED_LOCK = threading.Lock()
 
 
-def _relaxed_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def relax_sqlite(dbapi_connection: Any, busy_timeout_ms: int) -> None:
+    """WAL without an fsync per commit, waiting at most ``busy_timeout_ms`` for the write lock."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.close()
+
+
+def _relaxed_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    relax_sqlite(dbapi_connection, 10_000)
 
 
 def _companion(bind: Engine) -> Engine | None:

@@ -38,11 +38,7 @@ class WouldWait(RuntimeError):
 
 
 def _no_wait_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=0")
-    cursor.close()
+    driver.relax_sqlite(dbapi_connection, 0)
 
 
 class _Connections:
