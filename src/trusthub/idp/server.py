@@ -24,7 +24,6 @@ from trusthub.identity.oidc.endpoints import CitizenAccess, CitizenTokens, UserI
 from trusthub.identity.oidc.provider import (
     ASSERTION_LEEWAY,
     ASSERTION_MAX_LIFETIME,
-    CODE_TTL,
     Provider,
 )
 from trusthub.identity.oidc.server import HubServer
@@ -101,25 +100,9 @@ class CodeGrant(hub.AuthorizationCodeGrant):
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         user: Person = request.user
-        data = request.payload.data
         server: IdpServer = self.server
-        server.db.connection().execute(
-            _SAVE_CODE,
-            {
-                "idp": server.idp,
-                "code_hash": digest(code),
-                "client_id": request.client.client_id,
-                "account_id": user.account_id,
-                "redirect_uri": request.payload.redirect_uri,
-                "scope": request.scope,
-                "nonce": data["nonce"],
-                "code_challenge": data["code_challenge"],
-                "code_challenge_method": data["code_challenge_method"],
-                "vot": user.vot,
-                "auth_time": user.auth_time,
-                "expires_at": utcnow() + timedelta(seconds=CODE_TTL),
-            },
-        )
+        row = {**self.code_row(code, request), "idp": server.idp, "account_id": user.account_id}
+        server.db.connection().execute(_SAVE_CODE, row)
 
     def query_authorization_code(  # type: ignore[override]
         self, code: str, client: ClientRecord

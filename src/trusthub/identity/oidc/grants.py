@@ -234,26 +234,28 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             raise refuse(InvalidRequestError(f"vtr: {error}.")) from error
         return redirect_uri
 
+    @staticmethod
+    def code_row(code: str, request: Any) -> dict[str, Any]:
+        """What every issuer keeps of a code: hashed, with its client, PKCE, nonce and vot."""
+        data = request.payload.data
+        return {
+            "code_hash": digest(code),
+            "client_id": request.client.client_id,
+            "redirect_uri": request.payload.redirect_uri,
+            "scope": request.scope,
+            "nonce": data["nonce"],
+            "code_challenge": data["code_challenge"],
+            "code_challenge_method": data["code_challenge_method"],
+            "vot": request.user.vot,
+            "auth_time": request.user.auth_time,
+            "expires_at": utcnow() + timedelta(seconds=CODE_TTL),
+        }
+
     def save_authorization_code(self, code: str, request: Any) -> None:
         user: AuthenticatedCitizen = request.user
-        data = request.payload.data
-        now = utcnow()
         server: HubServer = self.server
         server.db.connection().execute(
-            _SAVE_CODE,
-            {
-                "code_hash": digest(code),
-                "client_id": request.client.client_id,
-                "citizen_id": user.citizen_id,
-                "redirect_uri": request.payload.redirect_uri,
-                "scope": request.scope,
-                "nonce": data["nonce"],
-                "code_challenge": data["code_challenge"],
-                "code_challenge_method": data["code_challenge_method"],
-                "vot": user.vot,
-                "auth_time": user.auth_time,
-                "expires_at": now + timedelta(seconds=CODE_TTL),
-            },
+            _SAVE_CODE, {**self.code_row(code, request), "citizen_id": user.citizen_id}
         )
 
     def query_authorization_code(self, code: str, client: ClientRecord) -> store.IssuedCode | None:
